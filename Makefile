@@ -1,0 +1,74 @@
+# FinHub developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+ASSETS := static/vendor/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format migrate demo worker beat web check-deploy clean lock
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $@
+
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.umd.min.js
+	touch $@
+
+install: $(INSTALLED) $(ASSETS) ## Create the virtualenv and install Python and front-end dependencies
+
+migrate: install ## Apply database migrations
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate ## Load the demo data and logins (idempotent)
+	$(BIN)/python manage.py load_demo
+
+run: demo ## Run FinHub with demo data: web + worker + beat at http://127.0.0.1:8000 (Ctrl-C stops all)
+	@echo "FinHub: http://127.0.0.1:$${FINHUB_PORT:-8000}/ (log in with a demo login above)"
+	$(BIN)/honcho start
+
+test: install ## Lint and run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: install ## Lint only
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Fix lint and formatting in place
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+web: install ## Run only the web server
+	$(BIN)/python manage.py runserver 127.0.0.1:$${FINHUB_PORT:-8000}
+
+worker: install ## Run only a Celery worker
+	$(BIN)/celery -A finhub worker --loglevel=INFO
+
+beat: install ## Run only Celery beat (schedules from the database)
+	$(BIN)/celery -A finhub beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+check-deploy: install ## Django's deployment checks with production settings
+	DJANGO_ENV=production SECRET_KEY=$${SECRET_KEY:-$$(python3 -c 'import secrets;print(secrets.token_urlsafe(50))')} ALLOWED_HOSTS=$${ALLOWED_HOSTS:-example.com} $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean: ## Remove the virtualenv, installed assets and local data (var/)
+	rm -rf $(VENV) node_modules static/vendor var
+
+lock: $(BIN)/python ## Re-pin constraints.txt from a fresh resolve of pyproject.toml
+	rm -rf var/lock-venv && $(PYTHON) -m venv var/lock-venv
+	var/lock-venv/bin/pip install --quiet -e ".[dev]"
+	(echo "# Pinned versions for reproducible installs: pip install -c constraints.txt -e '.[dev]'"; \
+	 echo "# Regenerate after changing pyproject.toml: make lock"; \
+	 var/lock-venv/bin/pip freeze --exclude-editable) > constraints.txt
+	rm -rf var/lock-venv

@@ -1,0 +1,29 @@
+from django.urls import NoReverseMatch, reverse
+
+# (label, url name, permission needed or None). Entries whose page does not exist yet
+# are left out, so the menu only ever links to real pages.
+NAVIGATION = [
+    ("Home", "home", None),
+    ("Governance", "roadmap:dashboard", "core.view_dashboards"),
+    ("Executive", "metrics:executive", "core.view_dashboards"),
+    ("Marketing ROI", "metrics:marketing", "core.view_dashboards"),
+    ("Sales", "metrics:sales", "core.view_dashboards"),
+    ("CAC", "metrics:cac", "core.view_dashboards"),
+    ("Connectors", "connectors:health", "connectors.view_connector"),
+]
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    for label, url_name, perm in NAVIGATION:
+        if perm and not user.has_perm(perm):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": label, "url": url, "active": request.path == url})
+    return {"nav_items": items}

@@ -1,0 +1,36 @@
+"""FinHub's roles: which permissions each Django group holds.
+
+The groups are created by a migration; their permissions are recomputed from this table
+after every migrate, so a model added by a later change is covered without a new migration.
+"""
+
+from dataclasses import dataclass
+
+FINANCE_VIEWER = "Finance viewer"
+PROJECT_MANAGER = "Project manager"
+INTEGRATION_ADMIN = "Integration admin"
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    view_apps: tuple[str, ...] = ()  # view_* on every model of these apps
+    manage_apps: tuple[str, ...] = ()  # add/change/delete/view on every model of these apps
+    extra: tuple[str, ...] = ()  # "app_label.codename"
+
+
+ROLES: dict[str, RoleSpec] = {
+    FINANCE_VIEWER: RoleSpec(
+        view_apps=("metrics", "roadmap", "connectors"),
+        extra=("core.view_dashboards",),
+    ),
+    PROJECT_MANAGER: RoleSpec(
+        view_apps=("metrics", "connectors"),
+        manage_apps=("roadmap",),
+        extra=("core.view_dashboards",),
+    ),
+    INTEGRATION_ADMIN: RoleSpec(
+        view_apps=("metrics", "roadmap"),
+        manage_apps=("connectors", "django_celery_beat"),
+        extra=("core.view_dashboards",),
+    ),
+}

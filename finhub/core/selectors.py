@@ -1,0 +1,62 @@
+"""Reads for the core app: readiness checks."""
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from finhub.core.models import Heartbeat
+
+
+def database_ready() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:  # any driver error means "not ready"; the reason stays in the logs
+        return False
+
+
+def broker_ready() -> bool:
+    from finhub.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        return False
+
+
+def scheduler_heartbeat_age_seconds() -> int | None:
+    """Seconds since the beat heartbeat last ran, or None if it never has."""
+    try:
+        last_seen = Heartbeat.objects.filter(source="beat").values_list("last_seen", flat=True)
+        last = last_seen.first()
+    except Exception:
+        return None
+    if last is None:
+        return None
+    return int((timezone.now() - last).total_seconds())
+
+
+def readiness_report() -> tuple[bool, dict]:
+    """(ready, report): ready when the database and the broker answer.
+
+    The scheduler's heartbeat age is reported too but does not fail readiness: the web
+    process can serve while a worker restarts. Nothing in the report names hosts or errors.
+    """
+    database = database_ready()
+    broker = broker_ready()
+    age = scheduler_heartbeat_age_seconds() if database else None
+    stale_after = settings.FINHUB_HEARTBEAT_STALE_SECONDS
+    scheduler = "unknown" if age is None else ("ok" if age <= stale_after else "stale")
+    ready = database and broker
+    return ready, {
+        "status": "ok" if ready else "unavailable",
+        "checks": {
+            "database": "ok" if database else "unavailable",
+            "broker": "ok" if broker else "unavailable",
+            "scheduler": scheduler,
+        },
+        "scheduler_heartbeat_age_seconds": age,
+    }

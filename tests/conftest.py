@@ -1,0 +1,75 @@
+"""Shared fixtures: users per role, and the switch between embedded and service runs.
+
+Tests marked ``services`` need PostgreSQL and Redis. They run when DATABASE_URL and
+CELERY_BROKER_URL point at them and are skipped otherwise, unless FINHUB_REQUIRE_SERVICES=1,
+which turns a missing or unreachable service into a failure.
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+
+from finhub.core import roles
+from tests.factories import UserFactory, user_with_role
+
+REQUIRE_SERVICES = os.environ.get("FINHUB_REQUIRE_SERVICES") == "1"
+
+
+def services_configured() -> tuple[bool, str]:
+    if not settings.DATABASE_IS_POSTGRES:
+        return False, "DATABASE_URL does not point at PostgreSQL"
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        return False, "CELERY_BROKER_URL does not point at Redis"
+    return True, ""
+
+
+def redis_reachable() -> tuple[bool, str]:
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        return False, f"Redis broker not reachable ({type(exc).__name__})"
+    return True, ""
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = [item for item in items if item.get_closest_marker("services")]
+    if not wanted:
+        return
+    ok, why = services_configured()
+    if ok:
+        ok, why = redis_reachable()
+    if ok:
+        return
+    if REQUIRE_SERVICES:
+        raise pytest.UsageError(f"FINHUB_REQUIRE_SERVICES=1 but {why}")
+    skip = pytest.mark.skip(reason=f"services not configured: {why}")
+    for item in wanted:
+        item.add_marker(skip)
+
+
+@pytest.fixture
+def finance_viewer(db):
+    return user_with_role(roles.FINANCE_VIEWER, username="fiona")
+
+
+@pytest.fixture
+def project_manager(db):
+    return user_with_role(roles.PROJECT_MANAGER, username="pat")
+
+
+@pytest.fixture
+def integration_admin(db):
+    return user_with_role(roles.INTEGRATION_ADMIN, username="ivan")
+
+
+@pytest.fixture
+def no_role_user(db):
+    return UserFactory(username="nobody")
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_superuser=True)

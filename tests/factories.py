@@ -29,3 +29,13 @@ def user_with_role(role: str, **kwargs):
 
 
 ROLE_NAMES = (roles.FINANCE_VIEWER, roles.PROJECT_MANAGER, roles.INTEGRATION_ADMIN)
+
+
+class ConnectorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "connectors.Connector"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Source {n}")
+    kind = "erp"
+    transport = "push_only"

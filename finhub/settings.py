@@ -290,6 +290,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "celery": {"level": LOG_LEVEL},
+        # django-guid announces every id it generates or clears at INFO: noise.
+        "django_guid": {"level": "WARNING"},
     },
 }
 

@@ -12,6 +12,6 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from finhub.core.services import after_migrate
 
-        # Permissions and schedules exist only after every app migrated, so roles and
-        # periodic tasks are brought up to date then (idempotent).
-        post_migrate.connect(after_migrate, sender=self)
+        # post_migrate is sent once per app; permissions of every app exist only after
+        # the last one, so the hook acts then (roles and schedules, idempotently).
+        post_migrate.connect(after_migrate)

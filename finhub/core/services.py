@@ -95,8 +95,12 @@ def schedules_sync() -> list[str]:
     return created
 
 
-def after_migrate(**kwargs) -> None:
+def after_migrate(*, sender, **kwargs) -> None:
     """post_migrate hook: keep roles and schedules in step with the code."""
+    # Django sends it only for apps that have a models module.
+    with_models = [c for c in django_apps.get_app_configs() if c.models_module is not None]
+    if sender.label != with_models[-1].label:
+        return
     roles_sync()
     schedules_sync()
 

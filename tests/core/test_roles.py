@@ -94,3 +94,11 @@ def test_integration_admin_opens_schedule_admin(client, integration_admin):
     client.force_login(integration_admin)
     assert client.get("/admin/django_celery_beat/periodictask/").status_code == 200
     assert client.get("/admin/django_celery_beat/periodictask/add/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_roles_cover_every_app_after_a_fresh_migrate():
+    """The test database was just built by migrate: the last app's hook saw every model."""
+    perms = codenames(roles.INTEGRATION_ADMIN)
+    assert "connectors.add_apitoken" in perms
+    assert "connectors.view_connector" in codenames(roles.FINANCE_VIEWER)

@@ -57,12 +57,12 @@ def test_readyz_reports_stale_scheduler(client, settings):
     assert body["scheduler_heartbeat_age_seconds"] >= 600
 
 
-def test_broker_ready_fails_for_unreachable_broker(settings):
+def test_broker_ready_fails_for_unreachable_broker(monkeypatch):
+    import functools
+
     from finhub.celery import app
 
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        assert selectors.broker_ready() is False
-    finally:
-        app.conf.broker_url = original
+    # Nothing listens on port 1: the real connection attempt must fail.
+    unreachable = functools.partial(app.connection_for_write, url="redis://127.0.0.1:1/0")
+    monkeypatch.setattr(app, "connection_for_write", unreachable)
+    assert selectors.broker_ready() is False

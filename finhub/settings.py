@@ -187,12 +187,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
             default=str(VAR_DIR / ("test-broker" if RUNNING_TESTS else "broker")),
         )
     )
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # default is ./control, in the repo
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
@@ -298,3 +299,5 @@ LOGGING = {
 # --- FinHub ---------------------------------------------------------------------------
 # /readyz reports the scheduler stale when the last beat heartbeat is older than this.
 FINHUB_HEARTBEAT_STALE_SECONDS = env.int("FINHUB_HEARTBEAT_STALE_SECONDS", default=120)
+# Every amount is converted to this ISO 4217 currency for reporting (METRICS.md).
+FINHUB_REPORTING_CURRENCY = env.str("FINHUB_REPORTING_CURRENCY", default="USD").upper()

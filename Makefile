@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 ASSETS := static/vendor/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format migrate demo worker beat web check-deploy clean lock
+.PHONY: help install run test schemathesis lint format migrate demo worker beat web check-deploy clean lock bench-ingest bench-metrics
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ test: install ## Lint and run the whole test suite
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
+schemathesis: install ## Fuzz every API operation from /api/schema/ (also part of make test)
+	$(BIN)/pytest tests/api/test_schemathesis.py
+
 lint: install ## Lint only
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -59,8 +62,14 @@ worker: install ## Run only a Celery worker
 beat: install ## Run only Celery beat (schedules from the database)
 	$(BIN)/celery -A finhub beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
+bench-ingest: migrate ## Ledger lines/s through the HTTP ingest API vs a raw COPY (ROWS=200000; PostgreSQL)
+	$(BIN)/python manage.py bench_ingest --rows $${ROWS:-200000}
+
+bench-metrics: migrate ## Seconds per attribution model from the DB, 1M touchpoints (SCALE=1) + channelattribution
+	$(BIN)/python manage.py bench_metrics --scale $${SCALE:-1} --install-channelattribution
+
 check-deploy: install ## Django's deployment checks with production settings
-	DJANGO_ENV=production SECRET_KEY=$${SECRET_KEY:-$$(python3 -c 'import secrets;print(secrets.token_urlsafe(50))')} ALLOWED_HOSTS=$${ALLOWED_HOSTS:-example.com} $(BIN)/python manage.py check --deploy --fail-level WARNING
+	DJANGO_ENV=production SECRET_KEY=$${SECRET_KEY:-$$(python3 -c 'import secrets;print(secrets.token_urlsafe(50))')} ALLOWED_HOSTS=$${ALLOWED_HOSTS:-example.com} FINHUB_ENCRYPTION_KEY=$${FINHUB_ENCRYPTION_KEY:-$$($(BIN)/python -c 'from cryptography.fernet import Fernet;print(Fernet.generate_key().decode())')} $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean: ## Remove the virtualenv, installed assets and local data (var/)
 	rm -rf $(VENV) node_modules static/vendor var

@@ -7,6 +7,7 @@ local filesystem, so web, worker and beat run on one machine with no servers.
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -210,8 +211,17 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Per-connector API tokens: `Authorization: Bearer fh_…` (connectors/authentication.py).
+        # First, so a request without credentials gets 401 with its challenge, not 403.
+        "connectors.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Per API token (session users are not throttled by it); 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["connectors.throttling.ApiTokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_token": env.str("FINHUB_API_TOKEN_RATE", default="600/min"),
+        "webhook": env.str("FINHUB_WEBHOOK_RATE", default="600/min"),  # per connector
+    },
     # Every endpoint: an authenticated user holding the model permission for the method
     # (view included). Views without a model queryset declare their own permission.
     "DEFAULT_PERMISSION_CLASSES": [
@@ -240,6 +250,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ChecklistItemStatusEnum": "roadmap.models.ChecklistItem.Status",
+        "RiskStatusEnum": "roadmap.models.Risk.Status",
+    },
 }
 
 # --- Admin theme ----------------------------------------------------------------------
@@ -299,5 +314,23 @@ LOGGING = {
 # --- FinHub ---------------------------------------------------------------------------
 # /readyz reports the scheduler stale when the last beat heartbeat is older than this.
 FINHUB_HEARTBEAT_STALE_SECONDS = env.int("FINHUB_HEARTBEAT_STALE_SECONDS", default=120)
+# Fernet key(s) encrypting secrets kept at rest (webhook secrets; connectors/crypto.py).
+# Required in production; development and tests derive one from SECRET_KEY when unset.
+FINHUB_ENCRYPTION_KEY = (
+    env.str("FINHUB_ENCRYPTION_KEY")
+    if IS_PRODUCTION
+    else env.str("FINHUB_ENCRYPTION_KEY", default="")
+)
+# Push API: records per ingest request and the raw body cap (checked before parsing).
+FINHUB_INGEST_MAX_BODY_BYTES = env.int("FINHUB_INGEST_MAX_BODY_BYTES", default=20 * 1024 * 1024)
 # Every amount is converted to this ISO 4217 currency for reporting (METRICS.md).
 FINHUB_REPORTING_CURRENCY = env.str("FINHUB_REPORTING_CURRENCY", default="USD").upper()
+if not (len(FINHUB_REPORTING_CURRENCY) == 3 and FINHUB_REPORTING_CURRENCY.isalpha()):
+    raise ImproperlyConfigured(
+        f"FINHUB_REPORTING_CURRENCY must be an ISO 4217 code such as USD, "
+        f"not {FINHUB_REPORTING_CURRENCY!r}"
+    )
+# Metrics engine (METRICS.md §4, §6): gross margin for LTV/payback; the departments (names
+# or codes) whose GL lines are the sales cost of sales ROI.
+FINHUB_GROSS_MARGIN = Decimal(env.str("FINHUB_GROSS_MARGIN", default="0.80"))
+FINHUB_SALES_DEPARTMENTS = env.list("FINHUB_SALES_DEPARTMENTS", default=["Sales"])

@@ -8,6 +8,7 @@ from finhub.core import views as core_views
 api_v1 = [
     path("", include("connectors.api")),
     path("", include("metrics.api")),
+    path("", include("metrics.metrics_api")),
     path("", include("roadmap.api")),
 ]
 

@@ -1,3 +1,9 @@
+from django.urls import path
+
+from roadmap import views
+
 app_name = "roadmap"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+]

@@ -1,5 +1,8 @@
 """factory_boy factories shared by every test module."""
 
+import datetime
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -39,3 +42,262 @@ class ConnectorFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Source {n}")
     kind = "erp"
     transport = "push_only"
+
+
+# --- roadmap ---------------------------------------------------------------------------
+
+
+class ProgrammeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "roadmap.Programme"
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"programme-{n}")
+    name = factory.LazyAttribute(lambda p: f"Programme {p.key}")
+    start_date = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(weeks=6))
+
+
+class PhaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "roadmap.Phase"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    name = factory.LazyAttribute(lambda p: f"Phase {p.number}")
+    start_week = factory.LazyAttribute(lambda p: (p.number - 1) * 4 + 1)
+    end_week = factory.LazyAttribute(lambda p: p.number * 4)
+
+
+class ChecklistItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "roadmap.ChecklistItem"
+
+    phase = factory.SubFactory(PhaseFactory)
+    programme = factory.SelfAttribute("phase.programme")
+    kind = "deliverable"
+    key = factory.Sequence(lambda n: f"item-{n}")
+    title = factory.Sequence(lambda n: f"Deliverable {n}")
+
+
+class RiskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "roadmap.Risk"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    key = factory.Sequence(lambda n: f"risk-{n}")
+    title = factory.Sequence(lambda n: f"Risk {n}")
+    category = "technical"
+    likelihood = 3
+    impact = 3
+
+
+class SuccessMetricFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "roadmap.SuccessMetric"
+        django_get_or_create = ("key",)
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    key = factory.Sequence(lambda n: f"metric_{n}")
+    group = "integration"
+    name = factory.LazyAttribute(lambda m: m.key.replace("_", " ").capitalize())
+    target_value = Decimal("95")
+    unit = "percent"
+    direction = "at_least"
+
+
+class MeasurementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "roadmap.Measurement"
+
+    metric = factory.SubFactory(SuccessMetricFactory)
+    value = Decimal("90")
+
+
+# --- metrics: canonical financial data (externally sourced records) ---------------------
+
+
+class SourcedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        abstract = True
+
+    source = factory.SubFactory(ConnectorFactory)
+    external_id = factory.Sequence(lambda n: f"ext-{n}")
+
+
+class DepartmentFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.Department"
+
+    name = factory.Sequence(lambda n: f"Department {n}")
+
+
+class AccountFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.Account"
+
+    code = factory.Sequence(lambda n: f"{6000 + n}")
+    name = factory.Sequence(lambda n: f"Account {n}")
+    type = "expense"
+
+
+class GLLineFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.GLLine"
+
+    account = factory.SubFactory(AccountFactory, source=factory.SelfAttribute("..source"))
+    account_external_id = factory.SelfAttribute("account.external_id")
+    posting_date = datetime.date(2026, 1, 15)
+    amount = Decimal("100.00")
+    currency_id = "USD"
+
+
+class ChannelFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.Channel"
+
+    name = factory.Sequence(lambda n: f"Channel {n}")
+
+
+class CampaignFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.Campaign"
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    channel = factory.SubFactory(ChannelFactory, source=factory.SelfAttribute("..source"))
+    channel_external_id = factory.SelfAttribute("channel.external_id")
+
+
+class ContactFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.Contact"
+
+    name = factory.Sequence(lambda n: f"Contact {n}")
+
+
+class CustomerFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.Customer"
+
+    name = factory.Sequence(lambda n: f"Customer {n}")
+
+
+class RejectedRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "metrics.RejectedRecord"
+
+    source = factory.SubFactory(ConnectorFactory)
+    entity = "channels"
+    external_id = factory.Sequence(lambda n: f"rej-{n}")
+    payload = factory.LazyAttribute(lambda r: {"external_id": r.external_id})
+    errors = factory.LazyFunction(lambda: {"name": ["This field is required."]})
+
+
+# --- metrics engine (tests/metrics/wiring) ------------------------------------------------
+
+
+class FxRateFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.FxRate"
+
+    currency_id = "EUR"
+    quote_currency_id = "USD"
+    date = datetime.date(2026, 1, 15)
+    rate = Decimal("1.1000000000")
+
+
+class TouchpointFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.Touchpoint"
+
+    contact = factory.SubFactory(ContactFactory, source=factory.SelfAttribute("..source"))
+    occurred_at = factory.LazyFunction(lambda: datetime.datetime(2026, 1, 10, tzinfo=datetime.UTC))
+    type = "click"
+
+
+class DealFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.Deal"
+
+    contact = factory.SubFactory(ContactFactory, source=factory.SelfAttribute("..source"))
+    amount = Decimal("100.00")
+    currency_id = "USD"
+    status = "won"
+    opened_at = factory.LazyFunction(lambda: datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+    closed_at = factory.LazyFunction(lambda: datetime.datetime(2026, 1, 20, tzinfo=datetime.UTC))
+
+
+class InvoiceFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.Invoice"
+
+    issue_date = datetime.date(2026, 1, 25)
+    amount = Decimal("100.00")
+    currency_id = "USD"
+    status = "paid"
+
+
+class CampaignSpendFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.CampaignSpend"
+
+    campaign = factory.SubFactory(CampaignFactory, source=factory.SelfAttribute("..source"))
+    date = datetime.date(2026, 1, 5)
+    amount = Decimal("100.00")
+    currency_id = "USD"
+
+
+class BudgetFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.Budget"
+
+    name = "Budget"
+    fiscal_year = 2026
+    version = 0
+    is_current = True
+
+
+class BudgetLineFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.BudgetLine"
+
+    budget = factory.SubFactory(BudgetFactory, source=factory.SelfAttribute("..source"))
+    account = factory.SubFactory(AccountFactory, source=factory.SelfAttribute("..source"))
+    month = datetime.date(2026, 1, 1)
+    amount = Decimal("100.00")
+    currency_id = "USD"
+
+
+class SubscriptionEventFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.SubscriptionEvent"
+
+    customer = factory.SubFactory(CustomerFactory, source=factory.SelfAttribute("..source"))
+    occurred_on = datetime.date(2026, 1, 5)
+    type = "new"
+    mrr_after = Decimal("100.00")
+    currency_id = "USD"
+
+
+class SalesTeamFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.SalesTeam"
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class SalesRepFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.SalesRep"
+
+    name = factory.Sequence(lambda n: f"Rep {n}")
+
+
+class QuotaFactory(SourcedFactory):
+    class Meta:
+        model = "metrics.Quota"
+
+    rep = factory.SubFactory(SalesRepFactory, source=factory.SelfAttribute("..source"))
+    period_start = datetime.date(2026, 1, 1)
+    period_end = datetime.date(2026, 3, 31)
+    amount = Decimal("1000.00")
+    currency_id = "USD"

@@ -5,6 +5,7 @@ import secrets
 import subprocess
 import sys
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 ROOT = settings.BASE_DIR
@@ -52,6 +53,7 @@ def test_deploy_check_is_clean_in_production():
         DJANGO_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="example.com",
+        FINHUB_ENCRYPTION_KEY=Fernet.generate_key().decode(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -61,5 +63,5 @@ def test_development_default_is_embedded():
     if os.environ.get("DATABASE_URL") or os.environ.get("CELERY_BROKER_URL"):
         return  # the services run points these elsewhere on purpose
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
-    assert str(settings.DATABASES["default"]["TEST"]["NAME"]).endswith("var/test.sqlite3")
+    assert str(settings.DATABASES["default"]["TEST"]["NAME"]).endswith("test.sqlite3")
     assert settings.CELERY_BROKER_URL == "filesystem://"

@@ -25,3 +25,16 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for new ones: {password})"))
         for username, role in users:
             self.stdout.write(f"  {username:<14} {role}")
+
+        from roadmap.services import programme_load, programme_totals
+
+        loaded = programme_load()
+        totals = programme_totals(programme=loaded.programme)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Roadmap: {loaded.programme.name}, week 1 starts "
+                f"{loaded.programme.start_date:%a %d %b %Y}"
+            )
+        )
+        for kind, total in totals.items():
+            self.stdout.write(f"  {kind:<16} {total:>3} ({loaded.created[kind]} new)")

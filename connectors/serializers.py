@@ -1,0 +1,59 @@
+"""Output shapes of the push and webhook endpoints (documentation and validation).
+
+The ingest request body is documented per entity from the engine's field specs
+(``connectors.schema``); these are the responses and the webhook envelope.
+"""
+
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error of the push and webhook endpoints: a message and a stable code."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable machine-readable error code.")
+
+
+class RowErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the record in the request array.")
+    external_id = serializers.CharField(allow_null=True)
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Field name -> reasons (non_field_errors for the record as a whole).",
+    )
+
+
+class IngestResultSerializer(serializers.Serializer):
+    entity = serializers.CharField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    rejected = serializers.IntegerField(help_text="Stored as rejected records with the reasons.")
+    batch_id = serializers.IntegerField(allow_null=True)
+    errors = RowErrorSerializer(many=True)
+
+
+class IngestRequestErrorSerializer(ErrorSerializer):
+    """The request as a whole was refused and nothing was written."""
+
+    errors = RowErrorSerializer(many=True, required=False)
+
+
+class WebhookEnvelopeSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=200, help_text="The sender's event id (deduplicated).")
+    type = serializers.CharField(help_text="The entity the records are, e.g. subscription_events.")
+    data = serializers.ListField(
+        child=serializers.DictField(), max_length=5000, help_text="The records, as for ingest."
+    )
+
+
+class WebhookEnvelopeErrorSerializer(ErrorSerializer):
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class WebhookResultSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    duplicate = serializers.BooleanField(
+        help_text="True when this event id was already processed: nothing was written."
+    )
+    result = IngestResultSerializer(allow_null=True)

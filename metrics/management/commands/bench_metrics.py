@@ -1,0 +1,377 @@
+"""``manage.py bench_metrics``: time every attribution model end to end from the database.
+
+1. Generates (seeded) contacts, touchpoints over 8 channels / 40 campaigns and won deals into
+   the configured database under a new connector ``bench-metrics-<run>`` — at ``--scale 1``
+   1,000,000 touchpoints over 200,000 contacts with 30,000 won deals (10% in EUR, with a daily
+   EUR rate) — with COPY on PostgreSQL and ``bulk_create`` elsewhere. Generation is not timed.
+2. For every model: reads the inputs from the database, builds the journeys, attributes by
+   channel and stores the snapshot (``metrics.services``), and prints the seconds.
+3. Compares the Markov result with the ``channelattribution`` package's ``markov_model`` on
+   the same paths when it can be imported, or installed at run time into a scratch directory
+   (``--install-channelattribution``; it is never a project dependency).
+4. Deletes the generated rows unless ``--keep``.
+
+The bench reads every touchpoint of the connector's period, so run it on a database without
+other touchpoints in 2025 (e.g. a dedicated ``finhub_bench`` database) for clean numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from connectors.models import Connector
+from metrics import models as m
+from metrics import services
+from metrics.computations.attribution import MODELS
+
+START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
+TOUCH_FROM = dt.datetime(2024, 10, 1, tzinfo=dt.UTC)
+TOUCH_TO = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+CHANNELS = (
+    "Display",
+    "Email",
+    "Events",
+    "Organic",
+    "Paid search",
+    "Partners",
+    "Referral",
+    "Social",
+)
+SCRATCH = str(Path(tempfile.gettempdir()) / "finhub-channelattribution")
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return r"\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ")
+
+
+def bulk_insert(model: type, rows: list[dict], chunk: int = 200_000) -> None:
+    """Insert plain rows (attname → value; other fields take their defaults): COPY on
+    PostgreSQL, ``bulk_create`` elsewhere."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    defaults = {f.attname: f.get_default() for f in fields}
+    if connection.vendor != "postgresql":
+        for offset in range(0, len(rows), chunk):
+            model.objects.bulk_create(
+                [model(**{**defaults, **row}) for row in rows[offset : offset + chunk]],
+                batch_size=5000,
+            )
+        return
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), chunk):
+            buffer = io.StringIO()
+            for row in rows[offset : offset + chunk]:
+                values = (row.get(f.attname, defaults[f.attname]) for f in fields)
+                buffer.write("\t".join(_copy_value(value) for value in values))
+                buffer.write("\n")
+            buffer.seek(0)
+            cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+
+
+def _ids(model: type, source: Connector) -> dict[str, int]:
+    return dict(model.objects.filter(source=source).values_list("external_id", "id"))
+
+
+class Command(BaseCommand):
+    help = "Generate attribution data and time every model end to end from the database."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", type=float, default=1.0, help="1 = 1M touchpoints.")
+        parser.add_argument("--seed", type=int, default=6)
+        parser.add_argument("--keep", action="store_true", help="Keep the generated rows.")
+        parser.add_argument(
+            "--install-channelattribution",
+            action="store_true",
+            help=f"pip install channelattribution into {SCRATCH} if it is not importable.",
+        )
+
+    def handle(self, *args, **opts):
+        scale = opts["scale"]
+        contacts = max(10, int(200_000 * scale))
+        touches = max(50, int(1_000_000 * scale))
+        won = max(5, int(30_000 * scale))
+        run = timezone.now().strftime("%Y%m%d%H%M%S")
+        self.stdout.write(
+            f"database: {connection.vendor}; generating {touches:,} touchpoints, "
+            f"{contacts:,} contacts, {won:,} won deals (seed {opts['seed']})"
+        )
+        self._delete_leftovers()
+        started = time.perf_counter()
+        source = self._generate(run, contacts, touches, won, random.Random(opts["seed"]))
+        self.stdout.write(f"generated in {time.perf_counter() - started:.1f} s (not timed below)")
+        try:
+            self._bench(opts)
+        finally:
+            if not opts["keep"]:
+                self._delete(source)
+                self.stdout.write("generated rows deleted (use --keep to keep them)")
+
+    def _generate(self, run, contacts, touches, won, rng) -> Connector:
+        source = Connector.objects.create(name=f"bench-metrics-{run}", kind=Connector.Kind.CRM)
+        now = timezone.now()
+        base = {"source_id": source.pk, "created_at": now, "updated_at": now}
+        with transaction.atomic():
+            bulk_insert(
+                m.Channel,
+                [
+                    {**base, "external_id": f"ch-{i}", "name": name, "is_paid": i % 2 == 0}
+                    for i, name in enumerate(CHANNELS)
+                ],
+            )
+            channel_ids = _ids(m.Channel, source)
+            bulk_insert(
+                m.Campaign,
+                [
+                    {
+                        **base,
+                        "external_id": f"cmp-{i}",
+                        "name": f"{CHANNELS[i % 8]} campaign {i}",
+                        "channel_id": channel_ids[f"ch-{i % 8}"],
+                        "channel_external_id": f"ch-{i % 8}",
+                    }
+                    for i in range(40)
+                ],
+            )
+            campaign_ids = _ids(m.Campaign, source)
+            bulk_insert(
+                m.FxRate,
+                [
+                    {
+                        **base,
+                        "external_id": f"fx-{day}",
+                        "currency_id": "EUR",
+                        "quote_currency_id": "USD",
+                        "date": START + dt.timedelta(days=day),
+                        "rate": Decimal("1.05") + Decimal(day % 20) / 100,
+                    }
+                    for day in range((END - START).days + 1)
+                ],
+            )
+            bulk_insert(
+                m.Contact,
+                [
+                    {**base, "external_id": f"c-{i}", "name": f"Contact {i}"}
+                    for i in range(contacts)
+                ],
+            )
+            contact_ids = _ids(m.Contact, source)
+            span = int((TOUCH_TO - TOUCH_FROM).total_seconds())
+            # Channel popularity is skewed so the models disagree measurably.
+            weights = [8, 5, 1, 6, 9, 2, 3, 4]
+            touch_rows = []
+            for i in range(touches):
+                contact = f"c-{rng.randrange(contacts)}"
+                channel = rng.choices(range(8), weights)[0]
+                campaign = channel + 8 * rng.randrange(5)
+                touch_rows.append(
+                    {
+                        **base,
+                        "external_id": f"t-{i}",
+                        "contact_id": contact_ids[contact],
+                        "contact_external_id": contact,
+                        "channel_id": channel_ids[f"ch-{channel}"],
+                        "channel_external_id": f"ch-{channel}",
+                        "campaign_id": campaign_ids[f"cmp-{campaign}"],
+                        "campaign_external_id": f"cmp-{campaign}",
+                        "occurred_at": TOUCH_FROM + dt.timedelta(seconds=rng.randrange(span)),
+                        "type": "click",
+                    }
+                )
+            bulk_insert(m.Touchpoint, touch_rows)
+            del touch_rows
+            year = int((TOUCH_TO - dt.datetime(2025, 1, 1, tzinfo=dt.UTC)).total_seconds()) - 1
+            deal_rows = []
+            for i, contact_index in enumerate(rng.sample(range(contacts), won)):
+                contact = f"c-{contact_index}"
+                closed = dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
+                    seconds=rng.randrange(year)
+                )
+                deal_rows.append(
+                    {
+                        **base,
+                        "external_id": f"d-{i}",
+                        "contact_id": contact_ids[contact],
+                        "contact_external_id": contact,
+                        "amount": Decimal(rng.randrange(10_000, 1_000_000)) / 100,
+                        "currency_id": "EUR" if i % 10 == 0 else "USD",
+                        "status": "won",
+                        "stage": "Closed won",
+                        "opened_at": closed - dt.timedelta(days=rng.randrange(1, 120)),
+                        "closed_at": closed,
+                    }
+                )
+            bulk_insert(m.Deal, deal_rows)
+        return source
+
+    def _bench(self, opts) -> None:
+        params = {"start": START, "end": END}
+        started = time.perf_counter()
+        context = services.attribution_context(**params)
+        load = time.perf_counter() - started
+        journeys = context.journeys
+        self.stdout.write(
+            f"read + journeys once: {load:.2f} s ({len(context.inputs.touchpoints):,} touchpoints, "
+            f"{len(journeys.attributed):,} attributed, {len(journeys.unattributed):,} unattributed "
+            f"conversions)"
+        )
+        del context
+        self.stdout.write("seconds per model, end to end (read, journeys, attribute, store):")
+        markov_rows = None
+        for model in MODELS:
+            started = time.perf_counter()
+            snapshot = services.snapshot_store(
+                kind=services.Kind.ATTRIBUTION,
+                params=(p := services.attribution_params(model=model, **params)),
+                result=(computed := services.COMPUTERS[services.Kind.ATTRIBUTION](p))[0],
+                inputs_freshness=computed[1],
+            )
+            self.stdout.write(f"  {model:<15} {time.perf_counter() - started:8.2f} s")
+            if model == "markov":
+                markov_rows = {row["key"]: row for row in snapshot.result["rows"]}
+        self._compare(journeys, markov_rows, opts)
+
+    def _compare(self, journeys, markov_rows, opts) -> None:
+        """Markov conversions per channel against channelattribution on the same paths.
+
+        channelattribution estimates the removal effects by simulating paths (at least
+        ``nsim_start``, until repetitions vary by less than ``conv_par``) truncated at
+        ``max_step`` steps (default: the longest observed path, which cuts off simulated
+        paths that loop); FinHub solves the absorbing chain exactly. So the comparison runs
+        twice: with the package's defaults, and with ``max_step=1000``, ``nsim_start=1e6``,
+        ``conv_par=0.005``, where only its sampling error should remain."""
+        module = self._channelattribution(opts["install_channelattribution"])
+        if module is None:
+            return
+        import pandas as pd
+
+        converting = Counter(
+            ">".join(t.channel for t in touchpoints) for _c, _a, touchpoints in journeys.attributed
+        )
+        null = Counter(">".join(t.channel for t in path) for path in journeys.non_converting)
+        frame = pd.DataFrame(
+            [
+                {"path": path, "conv": converting.get(path, 0), "null": null.get(path, 0)}
+                for path in set(converting) | set(null)
+            ]
+        )
+        ours = {key: float(Decimal(row["conversions"])) for key, row in markov_rows.items()}
+        settings = (
+            ("defaults", {}),
+            ("max_step=1000 nsim_start=1e6 conv_par=0.005", {
+                "max_step": 1000, "nsim_start": 1_000_000, "conv_par": 0.005
+            }),
+        )  # fmt: skip
+        for label, options in settings:
+            started = time.perf_counter()
+            theirs = module.markov_model(
+                frame, "path", "conv", var_null="null", order=1, sep=">", verbose=False,
+                flg_pro=False, seed=0, **options,
+            )  # fmt: skip
+            seconds = time.perf_counter() - started
+            if isinstance(theirs, dict):
+                theirs = theirs["result"]
+            their = dict(zip(theirs["channel_name"], theirs["total_conversions"], strict=True))
+            self.stdout.write(
+                f"channelattribution.markov_model ({label}) on the same {len(frame):,} distinct "
+                f"paths: {seconds:.2f} s (paths prepared; FinHub's time includes the database)"
+            )
+            self.stdout.write(
+                f"  {'channel':<12} {'finhub':>12} {'channelattr.':>12} {'diff %':>8}"
+            )
+            worst = 0.0
+            for key in sorted(their):
+                diff = abs(ours[key] - their[key]) / their[key] * 100 if their[key] else 0.0
+                worst = max(worst, diff)
+                self.stdout.write(f"  {key:<12} {ours[key]:12.2f} {their[key]:12.2f} {diff:8.3f}")
+            self.stdout.write(f"  largest relative difference: {worst:.3f} %")
+
+    def _channelattribution(self, install: bool):
+        if SCRATCH not in sys.path:
+            sys.path.append(SCRATCH)
+        try:
+            import ChannelAttribution  # the package's module name
+        except ImportError:
+            if not install:
+                self.stdout.write(
+                    "channelattribution not importable: comparison skipped (use "
+                    "--install-channelattribution to pip install it into a scratch directory)"
+                )
+                return None
+            self.stdout.write(f"installing channelattribution into {SCRATCH} …")
+            done = subprocess.run(  # noqa: S603
+                [sys.executable, "-m", "pip", "install", "--quiet", "--target", SCRATCH,
+                 "channelattribution", "matplotlib"],
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )  # fmt: skip
+            if done.returncode != 0:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+                self.stdout.write(
+                    "channelattribution could not be installed here: comparison skipped ("
+                    + " / ".join(tail)
+                    + ")"
+                )
+                return None
+            try:
+                import ChannelAttribution
+            except ImportError as exc:
+                self.stdout.write(f"channelattribution installed but not importable: {exc}")
+                return None
+        return ChannelAttribution
+
+    def _delete(self, source: Connector) -> None:
+        tables = (m.Deal, m.Touchpoint, m.Contact, m.FxRate, m.Campaign, m.Channel)
+        with transaction.atomic():
+            if not self._raw_delete(source, tables):
+                for model in tables:
+                    model.objects.filter(source=source).delete()
+            m.MetricSnapshot.objects.filter(period_start=START, period_end=END).delete()
+            source.delete()
+
+    def _raw_delete(self, source: Connector, tables) -> bool:
+        """PostgreSQL: plain DELETEs with the foreign-key triggers off for this transaction.
+
+        The FK check of a deleted row runs per row, and Contact.account has no index, so
+        deleting 200,000 contacts would scan the contact table 200,000 times. Only rows of
+        this bench reference its rows, and all of them are deleted, so skipping the checks
+        loses nothing. Needs a superuser (session_replication_role); False otherwise.
+        """
+        if connection.vendor != "postgresql":
+            return False
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+                for model in tables:
+                    table = connection.ops.quote_name(model._meta.db_table)
+                    cursor.execute(f"DELETE FROM {table} WHERE source_id = %s", [source.pk])  # noqa: S608
+        except DatabaseError:
+            return False
+        return True
+
+    def _delete_leftovers(self) -> None:
+        """Delete the data of earlier runs that were interrupted (the bench reads every
+        touchpoint of its period, so leftovers would inflate the numbers)."""
+        for source in Connector.objects.filter(name__startswith="bench-metrics-"):
+            self.stdout.write(f"deleting the leftovers of {source.name}")
+            self._delete(source)

@@ -1,0 +1,147 @@
+"""The metrics endpoints: ``GET /api/v1/metrics/<report>/`` (METRICS.md).
+
+Each endpoint validates its query parameters, then returns the stored snapshot for exactly
+those parameters (metrics/services.py). The nightly and after-sync recomputes store the
+default period (the last 12 full months plus the current month) for every model; a snapshot
+that does not exist yet is computed on demand and stored, so the first request for new
+parameters is slower and later ones read the row. Permission: ``core.view_dashboards``.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from finhub.core.permissions import has_perm
+from metrics import metrics_serializers as s
+from metrics import services
+
+Kind = services.Kind
+ON_DEMAND = (
+    " Reads the stored snapshot for these parameters; when none exists it is computed on demand "
+    "and stored (the nightly and after-sync runs precompute the default period for every model)."
+    " Money is in the reporting currency as exact decimal strings; a ratio with a zero "
+    'denominator is "undefined".'
+)
+
+
+class MetricView(APIView):
+    """GET a metric snapshot: validate the parameters, read (or compute) the snapshot."""
+
+    permission_classes = [IsAuthenticated, has_perm("core.view_dashboards")]
+    kind: str = ""
+    params_serializer: type[s.PeriodParamsSerializer] = s.PeriodParamsSerializer
+    output_serializer: type = s.SnapshotSerializer
+
+    def get(self, request):
+        params = self.params_serializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        snapshot = services.snapshot_get_or_compute(kind=self.kind, params=params.to_params())
+        return Response(self.output_serializer(snapshot).data)
+
+
+def _schema(summary: str, params, result, description: str):
+    return extend_schema(
+        summary=summary,
+        description=description + ON_DEMAND,
+        parameters=[params],
+        responses={
+            200: s.snapshot_serializer(result),
+            400: OpenApiResponse(description="A parameter is invalid; the body names it."),
+            403: OpenApiResponse(description="Needs the core.view_dashboards permission."),
+        },
+        tags=["metrics"],
+    )
+
+
+class AttributionView(MetricView):
+    kind = Kind.ATTRIBUTION
+    params_serializer = s.AttributionParamsSerializer
+    output_serializer = s.snapshot_serializer(s.AttributionResultSerializer)
+
+    @_schema(
+        "Revenue attribution",
+        s.AttributionParamsSerializer,
+        s.AttributionResultSerializer,
+        "Attributed conversions and revenue per channel or campaign (names) for won deals "
+        "closed in the period, for one model (METRICS.md §1), plus the (unattributed) row.",
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class CampaignRoiView(MetricView):
+    kind = Kind.CAMPAIGN_ROI
+    params_serializer = s.AttributionParamsSerializer
+    output_serializer = s.snapshot_serializer(s.CampaignRoiResultSerializer)
+
+    @_schema(
+        "Campaign ROI",
+        s.AttributionParamsSerializer,
+        s.CampaignRoiResultSerializer,
+        "Cost (spend in the period), attributed revenue (chosen model), ROI and ROAS per campaign "
+        "or channel (METRICS.md §2), the cost-missing list, the campaigns with spend lacking an "
+        "ROI and why, and the ROI tracking capability.",
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class CacView(MetricView):
+    kind = Kind.CAC
+    output_serializer = s.snapshot_serializer(s.CacResultSerializer)
+
+    @_schema(
+        "CAC, LTV and payback",
+        s.PeriodParamsSerializer,
+        s.CacResultSerializer,
+        "Per month of the period: blended, paid and per-channel CAC, ARPA, LTV (month and "
+        "pooled 12-month churn), LTV:CAC and CAC payback months (METRICS.md §4).",
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class SalesView(MetricView):
+    kind = Kind.SALES
+    output_serializer = s.snapshot_serializer(s.SalesResultSerializer)
+
+    @_schema(
+        "Sales analytics",
+        s.PeriodParamsSerializer,
+        s.SalesResultSerializer,
+        "Pipeline by month and stage, win rate, average deal size, sales cycle, quota "
+        "attainment per rep and team, sales ROI and sales-finance consistency with the "
+        "mismatching deals (METRICS.md §6).",
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class BudgetVarianceView(MetricView):
+    kind = Kind.BUDGET_VARIANCE
+    params_serializer = s.BudgetVarianceParamsSerializer
+    output_serializer = s.snapshot_serializer(s.BudgetVarianceResultSerializer)
+
+    @_schema(
+        "Budget vs actual",
+        s.BudgetVarianceParamsSerializer,
+        s.BudgetVarianceResultSerializer,
+        "Actual, budget (chosen or current version), variance, variance %, favourable and "
+        "full-year outturn per account, account type, department or campaign and account "
+        "type (METRICS.md §5).",
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+urlpatterns = [
+    path("metrics/attribution/", AttributionView.as_view(), name="metrics-attribution"),
+    path("metrics/campaign-roi/", CampaignRoiView.as_view(), name="metrics-campaign-roi"),
+    path("metrics/cac/", CacView.as_view(), name="metrics-cac"),
+    path("metrics/sales/", SalesView.as_view(), name="metrics-sales"),
+    path("metrics/budget-variance/", BudgetVarianceView.as_view(), name="metrics-budget-variance"),
+]

@@ -1,0 +1,19 @@
+"""Background jobs of the metrics engine (thin: they call services)."""
+
+from celery import shared_task
+
+from metrics.services import metrics_compute_all
+
+
+# acks_late: a worker lost mid-run leaves the message for another one (recomputing is
+# idempotent: every snapshot is replaced). expires: a run queued behind a backlog for more
+# than 6 hours is dropped, since the next nightly or after-sync run supersedes it.
+@shared_task(acks_late=True, expires=6 * 3600)
+def compute_metrics(connector_id: int | None = None) -> dict:
+    """Recompute every metric snapshot for the default period and push the measurements.
+
+    ``connector_id`` names the sync that triggered the run (logged only: metrics combine
+    every source, so any sync changes them).
+    """
+    summary = metrics_compute_all()
+    return {key: str(value) for key, value in summary.items()}

@@ -1,0 +1,342 @@
+"""Roadmap admin: where project managers tick items, score risks and record measurements.
+
+Declarative where possible; every status change goes through ``roadmap.services`` so the
+completion stamp and the history entry name the user. Users without the change permission
+(finance viewers) read everything and get 403 on any changelist POST.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from import_export.admin import ImportExportModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
+from simple_history.template_utils import HistoricalRecordContextHelper
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.decorators import display
+
+from finhub.core.spreadsheets import EXPORT_FORMATS
+from roadmap import selectors, services
+from roadmap.models import (
+    ChecklistItem,
+    Measurement,
+    Phase,
+    Programme,
+    Risk,
+    SuccessMetric,
+    WorkItem,
+)
+from roadmap.resources import ChecklistItemResource, RiskResource
+
+
+def _https_urls(overrides: dict) -> dict:
+    """Evidence links typed without a scheme are taken as https (Django 6's default)."""
+    return {
+        **overrides,
+        models.URLField: {**overrides.get(models.URLField, {}), "assume_scheme": "https"},
+    }
+
+
+class RoadmapHistoryHelper(HistoricalRecordContextHelper):
+    """Show an empty foreign key as empty, not as "Deleted user (pk=None)"."""
+
+    def prepare_delta_change_value(self, change, value):
+        if isinstance(value, DeletedObject) and value.pk is None:
+            return None
+        return super().prepare_delta_change_value(change, value)
+
+
+class RoadmapAdmin(SimpleHistoryAdmin, ModelAdmin):
+    """History on every object; no changelist POST (actions, in-place edits) without change."""
+
+    formfield_overrides = _https_urls(ModelAdmin.formfield_overrides)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return RoadmapHistoryHelper(self.model, historical_record)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
+
+class RoadmapImportExportAdmin(RoadmapAdmin, ImportExportModelAdmin):
+    import_form_class = ImportForm
+    export_form_class = ExportForm
+    export_formats = EXPORT_FORMATS  # neutralise = + - @ tab CR, keep numbers as numbers
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Overdue"), ("no", "Not overdue")]
+
+    def queryset(self, request, queryset):
+        overdue = selectors.checklist_overdue_q(today=timezone.localdate())
+        if self.value() == "yes":
+            return queryset.filter(overdue)
+        if self.value() == "no":
+            return queryset.exclude(overdue)
+        return queryset
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(RoadmapAdmin):
+    list_display = ("name", "key", "start_date")
+    search_fields = ("name", "key")
+
+
+class WorkItemInline(TabularInline):
+    model = WorkItem
+    fields = ("order", "key", "title", "owner", "description")
+    extra = 0
+    tab = True
+
+
+class DeliverableInline(TabularInline):
+    model = ChecklistItem
+    verbose_name = "deliverable"
+    verbose_name_plural = "deliverables (checklist)"
+    fields = ("order", "key", "title", "owner", "due_date", "status", "evidence_url")
+    formfield_overrides = _https_urls(TabularInline.formfield_overrides)
+    extra = 0
+    tab = True
+
+
+@admin.register(Phase)
+class PhaseAdmin(RoadmapAdmin):
+    list_display = ("__str__", "weeks", "dates", "progress", "blocked", "overdue")
+    list_select_related = ("programme",)
+    list_filter = ("programme",)
+    search_fields = ("name", "description")
+    inlines = [WorkItemInline, DeliverableInline]
+
+    def get_queryset(self, request):
+        return selectors.phase_list_with_progress()
+
+    @display(description="Weeks", ordering="start_week")
+    def weeks(self, obj):
+        return f"{obj.start_week}-{obj.end_week}"
+
+    @display(description="Dates")
+    def dates(self, obj):
+        return f"{obj.start_date:%d %b %Y} to {obj.end_date:%d %b %Y}"
+
+    @display(description="Progress", ordering="items_done")
+    def progress(self, obj):
+        percent = selectors.progress_percent(done=obj.items_done, applicable=obj.items_applicable)
+        if percent is None:
+            return "n/a"
+        return f"{percent}% ({obj.items_done}/{obj.items_applicable})"
+
+    @display(description="Blocked", ordering="items_blocked")
+    def blocked(self, obj):
+        return obj.items_blocked
+
+    @display(description="Overdue", ordering="items_overdue")
+    def overdue(self, obj):
+        return obj.items_overdue
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ChecklistItem:
+            return super().save_formset(request, form, formset, change)
+        items = formset.save(commit=False)
+        for item in formset.deleted_objects:
+            item.delete()
+        for item in items:
+            if item.pk is None:
+                item.programme = form.instance.programme
+                item.kind = ChecklistItem.Kind.DELIVERABLE
+            services.checklist_item_save(item=item, user=request.user)
+        formset.save_m2m()
+        return None
+
+
+@admin.register(WorkItem)
+class WorkItemAdmin(RoadmapAdmin):
+    list_display = ("title", "phase", "owner", "order")
+    list_filter = ("phase", "owner")
+    list_select_related = ("phase", "owner")
+    search_fields = ("title", "key", "description")
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(RoadmapImportExportAdmin):
+    resource_classes = [ChecklistItemResource]
+    list_display = (
+        "title",
+        "phase_label",
+        "owner",
+        "due_date",
+        "status",
+        "attention",
+        "completed_by",
+        "completed_at",
+    )
+    list_editable = ("status",)
+    list_filter = ("phase", "status", "kind", "owner", OverdueFilter)
+    list_select_related = ("phase", "owner", "completed_by")
+    search_fields = ("title", "key", "notes")
+    readonly_fields = ("completed_by", "completed_at", "updated_at")
+    actions = ["mark_done", "mark_in_progress", "mark_blocked", "mark_todo"]
+    list_per_page = 50
+    fieldsets = (
+        (None, {"fields": ("programme", "kind", "phase", "key", "title", "order")}),
+        ("Tracking", {"fields": ("owner", "due_date", "status", "evidence_url", "notes")}),
+        ("Completion", {"fields": ("completed_by", "completed_at", "updated_at")}),
+    )
+
+    @display(description="Phase", ordering="phase__number")
+    def phase_label(self, obj):
+        return f"Phase {obj.phase.number}" if obj.phase else "Pre-implementation"
+
+    @display(
+        description="Attention",
+        label={"Blocked": "danger", "Overdue": "warning", "Done": "success"},
+    )
+    def attention(self, obj):
+        if obj.status == ChecklistItem.Status.BLOCKED:
+            return "Blocked"
+        if obj.is_overdue:
+            return "Overdue"
+        if obj.status == ChecklistItem.Status.DONE:
+            return "Done"
+        return None
+
+    def save_model(self, request, obj, form, change):
+        services.checklist_item_save(item=obj, user=request.user)
+
+    def _set_status(self, request, queryset, status):
+        changed = services.checklist_items_status_set(
+            items=queryset, status=status, user=request.user
+        )
+        label = ChecklistItem.Status(status).label
+        self.message_user(request, f"{changed} item(s) marked {label.lower()}.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected items done", permissions=["change"])
+    def mark_done(self, request, queryset):
+        self._set_status(request, queryset, ChecklistItem.Status.DONE)
+
+    @admin.action(description="Mark selected items in progress", permissions=["change"])
+    def mark_in_progress(self, request, queryset):
+        self._set_status(request, queryset, ChecklistItem.Status.IN_PROGRESS)
+
+    @admin.action(description="Mark selected items blocked", permissions=["change"])
+    def mark_blocked(self, request, queryset):
+        self._set_status(request, queryset, ChecklistItem.Status.BLOCKED)
+
+    @admin.action(description="Mark selected items to do", permissions=["change"])
+    def mark_todo(self, request, queryset):
+        self._set_status(request, queryset, ChecklistItem.Status.TODO)
+
+
+@admin.register(Risk)
+class RiskAdmin(RoadmapImportExportAdmin):
+    resource_classes = [RiskResource]
+    list_display = (
+        "title",
+        "category",
+        "likelihood",
+        "impact",
+        "score_label",
+        "owner",
+        "status",
+        "review_date",
+    )
+    list_filter = ("category", "status", "owner")
+    list_select_related = ("owner",)
+    search_fields = ("title", "key", "description", "mitigation")
+    ordering = ("-score", "title")
+    readonly_fields = ("score", "updated_at")
+    fields = (
+        "programme",
+        "key",
+        "title",
+        "category",
+        "description",
+        ("likelihood", "impact", "score"),
+        "owner",
+        "status",
+        "review_date",
+        "mitigation",
+        "updated_at",
+    )
+
+    @display(
+        description="Score",
+        ordering="score",
+        label={"critical": "danger", "high": "warning", "medium": "info", "low": "success"},
+    )
+    def score_label(self, obj):
+        return selectors.risk_band(obj.score), f"{obj.score}"
+
+
+class MeasurementInline(TabularInline):
+    model = Measurement
+    fields = ("measured_at", "value", "source", "note", "recorded_by")
+    readonly_fields = ("recorded_by",)
+    extra = 0
+    ordering = ("-measured_at", "-pk")
+    show_change_link = True
+
+
+@admin.register(SuccessMetric)
+class SuccessMetricAdmin(RoadmapAdmin):
+    list_display = ("name", "key", "group", "target", "baseline", "latest_value", "state")
+    list_filter = ("group", "programme")
+    search_fields = ("name", "key", "description")
+    inlines = [MeasurementInline]
+
+    def get_queryset(self, request):
+        latest = Measurement.objects.filter(metric=OuterRef("pk")).order_by("-measured_at", "-pk")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(latest_value=Subquery(latest.values("value")[:1]))
+        )
+
+    @display(description="Target")
+    def target(self, obj):
+        sign = "≤" if obj.direction == SuccessMetric.Direction.AT_MOST else "≥"
+        return f"{sign} {selectors.plain_decimal(obj.target_value)} {obj.get_unit_display()}"
+
+    @display(description="Latest", ordering="latest_value")
+    def latest_value(self, obj):
+        if obj.latest_value is None:
+            return None
+        return f"{selectors.plain_decimal(obj.latest_value)} {obj.get_unit_display()}"
+
+    @display(description="Status", label={"Met": "success", "Not met": "danger"})
+    def state(self, obj):
+        if obj.latest_value is None:
+            return "Not measured"
+        return "Met" if obj.is_met(obj.latest_value) else "Not met"
+
+    def save_formset(self, request, form, formset, change):
+        for inline_form in formset.forms:
+            if inline_form.instance.pk is None and inline_form.has_changed():
+                inline_form.instance.recorded_by = request.user
+        return super().save_formset(request, form, formset, change)
+
+
+@admin.register(Measurement)
+class MeasurementAdmin(RoadmapAdmin):
+    list_display = ("metric", "value", "measured_at", "source", "recorded_by")
+    list_filter = ("metric", "source")
+    list_select_related = ("metric", "recorded_by")
+    search_fields = ("metric__key", "metric__name", "note")
+    date_hierarchy = "measured_at"
+    readonly_fields = ("recorded_by", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,354 @@
+"""The rollout programme FinHub governs itself with.
+
+A programme has phases (with work items), a checklist (pre-implementation items and each
+phase's deliverables), a risk register and success metrics with their measurements.
+Every model keeps its change history (django-simple-history): who, when, before/after.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+SCORE_MIN, SCORE_MAX = 1, 5
+SOURCE_RE = r"^(manual|auto:[a-z0-9_.:-]+)$"
+
+
+class Programme(models.Model):
+    """A rollout programme; its start date turns phase week numbers into real dates."""
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    start_date = models.DateField(help_text="Monday of week 1.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start_date", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def week_start(self, week: int) -> datetime.date:
+        """First day of programme week ``week`` (1-based)."""
+        return self.start_date + datetime.timedelta(weeks=week - 1)
+
+    def week_end(self, week: int) -> datetime.date:
+        """Last day of programme week ``week``."""
+        return self.start_date + datetime.timedelta(weeks=week, days=-1)
+
+
+class Phase(models.Model):
+    """A phase of the programme, spanning whole weeks (week 1 starts on the start date)."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="phases")
+    number = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    start_week = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    end_week = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["programme", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "number"], name="phase_unique_number"),
+            models.CheckConstraint(
+                condition=Q(start_week__gte=1) & Q(end_week__gte=F("start_week")),
+                name="phase_weeks_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Phase {self.number}: {self.name}"
+
+    @property
+    def start_date(self) -> datetime.date:
+        return self.programme.week_start(self.start_week)
+
+    @property
+    def end_date(self) -> datetime.date:
+        return self.programme.week_end(self.end_week)
+
+
+class WorkItem(models.Model):
+    """A piece of work a phase delivers (e.g. "ERP system integration")."""
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="work_items")
+    key = models.SlugField(max_length=64)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="roadmap_work_items",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["phase__number", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "key"], name="workitem_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ChecklistItem(models.Model):
+    """One box to tick: a pre-implementation task or a phase deliverable.
+
+    ``completed_by``/``completed_at`` say who ticked it and when; they are set when the
+    status becomes done and cleared when it leaves done (see ``roadmap.services``).
+    """
+
+    class Kind(models.TextChoices):
+        PRE_IMPLEMENTATION = "pre_implementation", "Pre-implementation"
+        DELIVERABLE = "deliverable", "Phase deliverable"
+
+    class Status(models.TextChoices):
+        TODO = "todo", "To do"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        BLOCKED = "blocked", "Blocked"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+    # Statuses that close an item: it can no longer be overdue.
+    CLOSED = (Status.DONE, Status.NOT_APPLICABLE)
+
+    programme = models.ForeignKey(
+        Programme, on_delete=models.CASCADE, related_name="checklist_items"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    phase = models.ForeignKey(
+        Phase,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="checklist_items",
+        help_text="Required for phase deliverables, empty for pre-implementation items.",
+    )
+    key = models.SlugField(max_length=64)
+    title = models.CharField(max_length=200)
+    order = models.PositiveSmallIntegerField(default=0)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="roadmap_checklist_items",
+    )
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.TODO)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    evidence_url = models.URLField("evidence link", max_length=500, blank=True)
+    notes = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        # Pre-implementation items (no phase) first on every database.
+        ordering = ["programme", F("phase__number").asc(nulls_first=True), "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "key"], name="checklistitem_unique_key"),
+            models.CheckConstraint(
+                condition=(Q(kind="deliverable") & Q(phase__isnull=False))
+                | (Q(kind="pre_implementation") & Q(phase__isnull=True)),
+                name="checklistitem_phase_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="done") | (Q(completed_at__isnull=True)),
+                name="checklistitem_completed_only_when_done",
+            ),
+        ]
+        indexes = [
+            # The dashboard's "overdue and blocked" list and the overdue admin filter.
+            models.Index(fields=["status", "due_date"], name="checklist_status_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        # Whatever path saves the row (admin, API, import), "done" carries a completion
+        # time and nothing else does; the user is stamped by the services that know it.
+        self.stamp_completion(by=self.completed_by)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "completed_at", "completed_by"}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(
+            self.due_date
+            and self.status not in self.CLOSED
+            and self.due_date < timezone.localdate()
+        )
+
+    def stamp_completion(self, *, by, at: datetime.datetime | None = None) -> None:
+        """Record who completed the item and when, or clear it when it is not done."""
+        if self.status == self.Status.DONE:
+            if self.completed_at is None:
+                self.completed_at = at or timezone.now()
+                self.completed_by = by
+        else:
+            self.completed_at = None
+            self.completed_by = None
+
+
+class Risk(models.Model):
+    """An entry of the risk register: likelihood x impact (1-5 each) gives its score."""
+
+    class Category(models.TextChoices):
+        TECHNICAL = "technical", "Technical"
+        OPERATIONAL = "operational", "Operational"
+        FINANCIAL = "financial", "Financial"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        MITIGATING = "mitigating", "Mitigating"
+        ACCEPTED = "accepted", "Accepted"
+        CLOSED = "closed", "Closed"
+
+    _score_validators = [MinValueValidator(SCORE_MIN), MaxValueValidator(SCORE_MAX)]
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="risks")
+    key = models.SlugField(max_length=64)
+    title = models.CharField(max_length=200)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    description = models.TextField(blank=True)
+    likelihood = models.PositiveSmallIntegerField(validators=_score_validators)
+    impact = models.PositiveSmallIntegerField(validators=_score_validators)
+    score = models.GeneratedField(
+        expression=F("likelihood") * F("impact"),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="roadmap_risks",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    review_date = models.DateField(null=True, blank=True)
+    mitigation = models.TextField("mitigation actions", blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["score"])
+
+    class Meta:
+        ordering = ["-score", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "key"], name="risk_unique_key"),
+            models.CheckConstraint(
+                condition=Q(likelihood__gte=SCORE_MIN, likelihood__lte=SCORE_MAX)
+                & Q(impact__gte=SCORE_MIN, impact__lte=SCORE_MAX),
+                name="risk_scores_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SuccessMetric(models.Model):
+    """A success metric with its target; measurements (manual or automatic) track it.
+
+    ``key`` is the stable machine name other apps push automatic measurements by.
+    """
+
+    class Group(models.TextChoices):
+        INTEGRATION = "integration", "Integration success"
+        FINANCIAL_PERFORMANCE = "financial_performance", "Financial performance"
+        CROSS_DOMAIN = "cross_domain", "Cross-domain integration"
+
+    class Unit(models.TextChoices):
+        PERCENT = "percent", "%"
+        SECONDS = "seconds", "s"
+        COUNT = "count", "count"
+
+    class Direction(models.TextChoices):
+        AT_LEAST = "at_least", "At least (higher is better)"
+        AT_MOST = "at_most", "At most (lower is better)"
+
+    programme = models.ForeignKey(
+        Programme, on_delete=models.CASCADE, related_name="success_metrics"
+    )
+    key = models.SlugField(max_length=64, unique=True)
+    group = models.CharField(max_length=30, choices=Group.choices)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    target_value = models.DecimalField(max_digits=14, decimal_places=4)
+    unit = models.CharField(max_length=10, choices=Unit.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    baseline = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "key"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_met(self, value) -> bool:
+        if self.direction == self.Direction.AT_MOST:
+            return value <= self.target_value
+        return value >= self.target_value
+
+
+class Measurement(models.Model):
+    """One observed value of a success metric, typed in by a PM or pushed automatically.
+
+    ``source`` is "manual" or "auto:<measurement key>" (e.g. "auto:connectors.reconciliation").
+    """
+
+    MANUAL = "manual"
+
+    metric = models.ForeignKey(SuccessMetric, on_delete=models.CASCADE, related_name="measurements")
+    value = models.DecimalField(max_digits=14, decimal_places=4)
+    measured_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(
+        max_length=100,
+        default=MANUAL,
+        validators=[
+            RegexValidator(SOURCE_RE, "Source must be 'manual' or 'auto:<measurement key>'.")
+        ],
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["metric", "-measured_at", "-pk"]
+        indexes = [
+            # Latest value and recent trend per metric (the scorecard).
+            models.Index(fields=["metric", "-measured_at"], name="measurement_latest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric.key} = {self.value} @ {self.measured_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,267 @@
+"""The finance-integration rollout FinHub ships with, as plain data.
+
+``roadmap.services.programme_load`` turns this into rows, creating only what is missing
+(matched by the natural keys below) and never touching a row a project manager edited.
+Changing a title here does not rename an existing row: the database is the truth once loaded.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+PROGRAMME_KEY = "finance-integration"
+PROGRAMME_NAME = "Finance integration rollout"
+PROGRAMME_DESCRIPTION = (
+    "Connect FinHub to the company's financial systems in four phases of four weeks: core "
+    "systems, marketing and sales ROI, product and customer success, then optimisation."
+)
+WEEKS_BEFORE_TODAY_AT_FIRST_LOAD = 6  # the demo's "today" falls in phase 2
+
+
+@dataclass(frozen=True)
+class WorkItemSpec:
+    key: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DeliverableSpec:
+    key: str
+    title: str
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    number: int
+    name: str
+    start_week: int
+    end_week: int
+    work_items: tuple[WorkItemSpec, ...]
+    deliverables: tuple[DeliverableSpec, ...]
+
+
+@dataclass(frozen=True)
+class RiskSpec:
+    key: str
+    title: str
+    category: str  # Risk.Category value
+    likelihood: int
+    impact: int
+    mitigation: str
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    key: str
+    group: str  # SuccessMetric.Group value
+    name: str
+    target: Decimal
+    unit: str  # SuccessMetric.Unit value
+    direction: str  # SuccessMetric.Direction value
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ChecklistSpec:
+    key: str
+    title: str
+
+
+PHASES: tuple[PhaseSpec, ...] = (
+    PhaseSpec(
+        number=1,
+        name="Core financial systems integration",
+        start_week=1,
+        end_week=4,
+        work_items=(
+            WorkItemSpec("erp-integration", "ERP system integration"),
+            WorkItemSpec("budget-planning-integration", "Budget planning integration"),
+            WorkItemSpec(
+                "basic-revenue-attribution",
+                "Basic revenue attribution",
+                "Sales-to-finance tracking.",
+            ),
+            WorkItemSpec("executive-dashboard", "Initial executive financial dashboard"),
+        ),
+        deliverables=(
+            DeliverableSpec("p1-erp-api-connection", "ERP API connection established"),
+            DeliverableSpec(
+                "p1-budget-tool-integration", "Budget planning tool integration complete"
+            ),
+            DeliverableSpec(
+                "p1-revenue-attribution-tracking", "Basic revenue attribution tracking operational"
+            ),
+            DeliverableSpec("p1-executive-dashboard", "Executive dashboard deployed"),
+        ),
+    ),
+    PhaseSpec(
+        number=2,
+        name="Marketing & sales ROI integration",
+        start_week=5,
+        end_week=8,
+        work_items=(
+            WorkItemSpec("marketing-automation-integration", "Marketing automation integration"),
+            WorkItemSpec(
+                "campaign-roi-tracking",
+                "Campaign ROI tracking",
+                "Comprehensive campaign attribution.",
+            ),
+            WorkItemSpec(
+                "sales-performance-analytics", "Sales performance analytics", "Sales ROI."
+            ),
+            WorkItemSpec("cac-monitoring", "Customer acquisition cost (CAC) monitoring"),
+        ),
+        deliverables=(
+            DeliverableSpec(
+                "p2-marketing-integrations", "Marketing platform integrations complete"
+            ),
+            DeliverableSpec("p2-campaign-roi-tracking", "Campaign ROI tracking operational"),
+            DeliverableSpec("p2-sales-analytics-dashboard", "Sales analytics dashboard deployed"),
+            DeliverableSpec("p2-cac-monitoring", "CAC monitoring in production"),
+        ),
+    ),
+    PhaseSpec(
+        number=3,
+        name="Product & customer success integration",
+        start_week=9,
+        end_week=12,
+        work_items=(
+            WorkItemSpec("product-development-roi", "Product development ROI"),
+            WorkItemSpec(
+                "customer-success-roi", "Customer success ROI", "Retention and expansion."
+            ),
+            WorkItemSpec("advanced-financial-analytics", "Advanced financial analytics"),
+            WorkItemSpec("automated-performance-alerts", "Automated financial performance alerts"),
+        ),
+        deliverables=(
+            DeliverableSpec("p3-product-roi-tracking", "Product ROI tracking operational"),
+            DeliverableSpec("p3-customer-success-metrics", "Customer success metrics integrated"),
+            DeliverableSpec("p3-advanced-analytics", "Advanced analytics platform deployed"),
+            DeliverableSpec("p3-automated-alerts", "Automated alerts configured"),
+        ),
+    ),
+    PhaseSpec(
+        number=4,
+        name="Optimization & enhancement",
+        start_week=13,
+        end_week=16,
+        work_items=(
+            WorkItemSpec("financial-process-automation", "Financial process automation"),
+            WorkItemSpec("advanced-reporting", "Advanced reporting"),
+            WorkItemSpec(
+                "workflow-performance-optimization",
+                "Performance optimization of financial workflows",
+            ),
+            WorkItemSpec("system-integration-testing", "System integration testing"),
+        ),
+        deliverables=(
+            DeliverableSpec("p4-processes-automated", "Financial processes automated"),
+            DeliverableSpec("p4-reporting-suite", "Comprehensive reporting suite deployed"),
+            DeliverableSpec("p4-performance-optimization", "Performance optimization complete"),
+            DeliverableSpec("p4-integration-tests", "All integration tests passing"),
+        ),
+    ),
+)
+
+PRE_IMPLEMENTATION: tuple[ChecklistSpec, ...] = (
+    ChecklistSpec("pre-identify-systems", "Identify all financial systems requiring integration"),
+    ChecklistSpec("pre-document-data-flows", "Document current data flows and processes"),
+    ChecklistSpec("pre-integration-requirements", "Define integration requirements and priorities"),
+    ChecklistSpec("pre-team-and-governance", "Establish project team and governance"),
+)
+
+# Likelihood and impact are the starting assessment (1-5); the PM re-scores them.
+RISKS: tuple[RiskSpec, ...] = (
+    RiskSpec(
+        "data-quality",
+        "Data quality issues",
+        "technical",
+        4,
+        4,
+        "Validate data at integration points.",
+    ),
+    RiskSpec(
+        "api-reliability",
+        "API reliability",
+        "technical",
+        3,
+        4,
+        "Implement retry logic and fallback mechanisms.",
+    ),
+    RiskSpec(
+        "performance-degradation",
+        "Performance degradation",
+        "technical",
+        3,
+        3,
+        "Monitor and optimize query performance.",
+    ),
+    RiskSpec(
+        "change-management",
+        "Change management",
+        "operational",
+        3,
+        3,
+        "Comprehensive training and documentation.",
+    ),
+    RiskSpec(
+        "process-disruption",
+        "Process disruption",
+        "operational",
+        2,
+        4,
+        "Implement changes incrementally.",
+    ),
+    RiskSpec(
+        "resource-constraints",
+        "Resource constraints",
+        "operational",
+        4,
+        3,
+        "Prioritize critical integrations.",
+    ),
+)
+
+_P = "percent"
+_AT_LEAST = "at_least"
+
+METRICS: tuple[MetricSpec, ...] = (
+    # Integration success
+    MetricSpec("data_sync_accuracy", "integration", "Data synchronization accuracy",
+               Decimal("99.9"), _P, _AT_LEAST),
+    MetricSpec("api_reliability", "integration", "API reliability (uptime)",
+               Decimal("99.5"), _P, _AT_LEAST),
+    MetricSpec("financial_query_response_time", "integration",
+               "Response time for financial data queries", Decimal("2"), "seconds", "at_most"),
+    MetricSpec("reporting_time_reduction", "integration",
+               "Reduction in financial reporting time", Decimal("40"), _P, _AT_LEAST),
+    # Financial performance
+    MetricSpec("campaign_roi_tracking_capability", "financial_performance",
+               "Campaign ROI tracking capability", Decimal("100"), _P, _AT_LEAST,
+               "Campaigns with spend that have an ROI / campaigns with spend (METRICS.md §2)."),
+    MetricSpec("budget_variance_prediction_accuracy", "financial_performance",
+               "Budget variance prediction accuracy", Decimal("95"), _P, _AT_LEAST),
+    MetricSpec("revenue_attribution_accuracy", "financial_performance",
+               "Revenue attribution accuracy", Decimal("90"), _P, _AT_LEAST),
+    MetricSpec("faster_financial_decisions", "financial_performance",
+               "Faster financial decision-making", Decimal("50"), _P, _AT_LEAST),
+    # Cross-domain
+    MetricSpec("sales_finance_consistency", "cross_domain", "Sales-finance data consistency",
+               Decimal("95"), _P, _AT_LEAST,
+               "Won deals matching ERP revenue within tolerance / won deals (METRICS.md §6)."),
+    MetricSpec("campaign_roi_measurement_capability", "cross_domain",
+               "Campaign ROI measurement capability", Decimal("100"), _P, _AT_LEAST),
+    MetricSpec("development_roi_tracking_improvement", "cross_domain",
+               "Improvement in development ROI tracking", Decimal("30"), _P, _AT_LEAST),
+    MetricSpec("retention_roi_measurement_improvement", "cross_domain",
+               "Improvement in retention ROI measurement", Decimal("35"), _P, _AT_LEAST),
+)  # fmt: skip
+
+# Every key, so a typo in a spec fails at import, not half-way through a load.
+_ALL_KEYS = (
+    [w.key for p in PHASES for w in p.work_items]
+    + [d.key for p in PHASES for d in p.deliverables]
+    + [c.key for c in PRE_IMPLEMENTATION]
+)
+assert len(_ALL_KEYS) == len(set(_ALL_KEYS)), "duplicate work item / checklist key"
+assert len({m.key for m in METRICS}) == len(METRICS), "duplicate metric key"

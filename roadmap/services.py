@@ -1,0 +1,302 @@
+"""Writes for the roadmap: loading the programme, ticking items, recording measurements."""
+
+import datetime
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from roadmap import programme as spec
+from roadmap.models import (
+    SOURCE_RE,
+    ChecklistItem,
+    Measurement,
+    Phase,
+    Programme,
+    Risk,
+    SuccessMetric,
+    WorkItem,
+)
+
+# --- Programme loading -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """How many rows ``programme_load`` created this time, per kind (0 on a re-run)."""
+
+    programme: Programme
+    created: dict[str, int]
+
+
+def programme_default_start(*, today: datetime.date | None = None) -> datetime.date:
+    """Monday of the week ``WEEKS_BEFORE_TODAY_AT_FIRST_LOAD`` weeks before today."""
+    today = today or timezone.localdate()
+    monday = today - datetime.timedelta(days=today.weekday())
+    return monday - datetime.timedelta(weeks=spec.WEEKS_BEFORE_TODAY_AT_FIRST_LOAD)
+
+
+@transaction.atomic
+def programme_load(*, start_date: datetime.date | None = None) -> LoadResult:
+    """Create the shipped programme's rows that are missing; never change existing ones.
+
+    Rows are matched by natural key (programme key, phase number, work item / checklist /
+    risk / metric key), so a row a PM renamed, re-dated or re-scored stays as it is, and a
+    row a PM deleted comes back. ``start_date`` applies only when the programme is created.
+    """
+    created = dict.fromkeys(
+        ("programme", "phases", "work_items", "checklist_items", "risks", "success_metrics"), 0
+    )
+    programme, made = Programme.objects.get_or_create(
+        key=spec.PROGRAMME_KEY,
+        defaults={
+            "name": spec.PROGRAMME_NAME,
+            "description": spec.PROGRAMME_DESCRIPTION,
+            "start_date": start_date or programme_default_start(),
+        },
+    )
+    created["programme"] += made
+
+    phases = {p.number: p for p in programme.phases.all()}
+    existing_work = set(
+        WorkItem.objects.filter(phase__programme=programme).values_list("phase__number", "key")
+    )
+    existing_checklist = set(programme.checklist_items.values_list("key", flat=True))
+    for phase_spec in spec.PHASES:
+        phase = phases.get(phase_spec.number)
+        if phase is None:
+            phase = Phase.objects.create(
+                programme=programme,
+                number=phase_spec.number,
+                name=phase_spec.name,
+                start_week=phase_spec.start_week,
+                end_week=phase_spec.end_week,
+            )
+            phases[phase.number] = phase
+            created["phases"] += 1
+        for order, item in enumerate(phase_spec.work_items, start=1):
+            if (phase.number, item.key) in existing_work:
+                continue
+            WorkItem.objects.create(
+                phase=phase,
+                key=item.key,
+                title=item.title,
+                description=item.description,
+                order=order,
+            )
+            created["work_items"] += 1
+        for order, deliverable in enumerate(phase_spec.deliverables, start=1):
+            if deliverable.key in existing_checklist:
+                continue
+            ChecklistItem.objects.create(
+                programme=programme,
+                kind=ChecklistItem.Kind.DELIVERABLE,
+                phase=phase,
+                key=deliverable.key,
+                title=deliverable.title,
+                order=order,
+                due_date=phase.end_date,
+            )
+            created["checklist_items"] += 1
+
+    for order, item in enumerate(spec.PRE_IMPLEMENTATION, start=1):
+        if item.key in existing_checklist:
+            continue
+        ChecklistItem.objects.create(
+            programme=programme,
+            kind=ChecklistItem.Kind.PRE_IMPLEMENTATION,
+            key=item.key,
+            title=item.title,
+            order=order,
+            due_date=programme.start_date,  # done before week 1 starts
+        )
+        created["checklist_items"] += 1
+
+    existing_risks = set(programme.risks.values_list("key", flat=True))
+    for risk in spec.RISKS:
+        if risk.key in existing_risks:
+            continue
+        Risk.objects.create(
+            programme=programme,
+            key=risk.key,
+            title=risk.title,
+            category=risk.category,
+            likelihood=risk.likelihood,
+            impact=risk.impact,
+            mitigation=risk.mitigation,
+            review_date=programme.week_end(4),
+        )
+        created["risks"] += 1
+
+    existing_metrics = set(SuccessMetric.objects.values_list("key", flat=True))
+    for order, metric in enumerate(spec.METRICS, start=1):
+        if metric.key in existing_metrics:
+            continue
+        SuccessMetric.objects.create(
+            programme=programme,
+            key=metric.key,
+            group=metric.group,
+            name=metric.name,
+            description=metric.description,
+            target_value=metric.target,
+            unit=metric.unit,
+            direction=metric.direction,
+            order=order,
+        )
+        created["success_metrics"] += 1
+    return LoadResult(programme=programme, created=created)
+
+
+def programme_totals(*, programme: Programme) -> dict[str, int]:
+    """How many rows of each kind the programme has (same keys as ``LoadResult.created``)."""
+    return {
+        "phases": programme.phases.count(),
+        "work_items": WorkItem.objects.filter(phase__programme=programme).count(),
+        "checklist_items": programme.checklist_items.count(),
+        "risks": programme.risks.count(),
+        "success_metrics": programme.success_metrics.count(),
+    }
+
+
+# --- Checklist -------------------------------------------------------------------------
+
+
+def _real_user(user):
+    """``user`` if it is a stored user; None for anonymous users and API-token principals."""
+    if isinstance(user, get_user_model()) and user.pk is not None:
+        return user
+    return None
+
+
+def _with_history_user(instance, user) -> None:
+    # Set even when None: the history must not fall back to a request.user that is an API
+    # token principal rather than a user row.
+    instance._history_user = _real_user(user)
+
+
+def checklist_item_save(*, item: ChecklistItem, user) -> ChecklistItem:
+    """Save an item edited elsewhere (admin form, list_editable, inline), stamping completion.
+
+    Becoming done records ``user`` and now; leaving done clears both.
+    """
+    item.stamp_completion(by=_real_user(user))
+    _with_history_user(item, user)
+    item.full_clean()
+    item.save()
+    return item
+
+
+def checklist_item_update(
+    *,
+    item: ChecklistItem,
+    user,
+    status: str | None = None,
+    notes: str | None = None,
+    evidence_url: str | None = None,
+) -> ChecklistItem:
+    """Change an item's status (and optionally notes / evidence link)."""
+    if status is not None:
+        if status not in ChecklistItem.Status.values:
+            raise ValidationError({"status": f"Unknown status {status!r}."})
+        item.status = status
+    if notes is not None:
+        item.notes = notes
+    if evidence_url is not None:
+        item.evidence_url = evidence_url
+    return checklist_item_save(item=item, user=user)
+
+
+@transaction.atomic
+def checklist_items_status_set(*, items: QuerySet[ChecklistItem], status: str, user) -> int:
+    """Bulk status change; each changed row is saved (and so gets its history entry)."""
+    if status not in ChecklistItem.Status.values:
+        raise ValidationError({"status": f"Unknown status {status!r}."})
+    changed = 0
+    # Lock the rows themselves (the caller's queryset may join nullable relations).
+    locked = ChecklistItem.objects.filter(pk__in=items.values("pk")).select_for_update()
+    for item in locked.order_by("pk"):
+        if item.status == status:
+            continue
+        item.status = status
+        checklist_item_save(item=item, user=user)
+        changed += 1
+    return changed
+
+
+# --- Success metrics -------------------------------------------------------------------
+
+
+class MeasurementError(ValidationError):
+    """A measurement that cannot be recorded: unknown metric key or unusable value."""
+
+
+VALUE_MAX_DIGITS = Measurement._meta.get_field("value").max_digits
+VALUE_DECIMAL_PLACES = Measurement._meta.get_field("value").decimal_places
+
+
+def _measurement_value(value) -> Decimal:
+    if isinstance(value, (bool, float)):
+        # Floats carry binary rounding; callers pass Decimal, int or a numeric string.
+        raise MeasurementError(
+            {"value": "Value must be a Decimal, an integer or a numeric string."}
+        )
+    try:
+        number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        raise MeasurementError({"value": f"Value {value!r} is not a number."}) from None
+    if not number.is_finite():
+        raise MeasurementError({"value": f"Value {value!r} is not a finite number."})
+    quantised = number.quantize(Decimal(1).scaleb(-VALUE_DECIMAL_PLACES))
+    if len(quantised.as_tuple().digits) > VALUE_MAX_DIGITS:
+        raise MeasurementError({"value": f"Value {value!r} is too large."})
+    return quantised
+
+
+def measurement_record(
+    *,
+    metric_key: str,
+    value: Decimal,
+    measured_at: datetime.datetime | None = None,
+    source: str = Measurement.MANUAL,
+    recorded_by=None,
+    note: str = "",
+) -> Measurement:
+    """Record a value for the success metric ``metric_key``.
+
+    Other apps push automatic measurements with ``source="auto:<measurement key>"``.
+    Raises ``MeasurementError`` (a ``ValidationError``) and writes nothing when the key is
+    unknown, the value is not a finite number, the source is malformed or the time is in
+    the future.
+    """
+    metric = SuccessMetric.objects.filter(key=metric_key).first()
+    if metric is None:
+        raise MeasurementError({"metric_key": f"Unknown success metric key {metric_key!r}."})
+    number = _measurement_value(value)
+    if not re.fullmatch(SOURCE_RE, source or ""):
+        raise MeasurementError(
+            {"source": f"Source {source!r} must be 'manual' or 'auto:<measurement key>'."}
+        )
+    now = timezone.now()
+    if measured_at is None:
+        measured_at = now
+    elif timezone.is_naive(measured_at):
+        raise MeasurementError({"measured_at": "measured_at needs a time zone."})
+    elif measured_at > now + datetime.timedelta(minutes=5):
+        raise MeasurementError({"measured_at": "measured_at is in the future."})
+    measurement = Measurement(
+        metric=metric,
+        value=number,
+        measured_at=measured_at,
+        source=source,
+        recorded_by=_real_user(recorded_by),
+        note=note,
+    )
+    _with_history_user(measurement, recorded_by)
+    measurement.full_clean()
+    measurement.save()
+    return measurement

@@ -35,7 +35,7 @@ from django.utils import timezone
 from connectors.models import Connector
 from metrics import models as m
 from metrics import services
-from metrics.computations.attribution import MODELS
+from metrics.computations.attribution import GROUP_BYS, MODELS, attribute, attribute_all
 
 START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
 TOUCH_FROM = dt.datetime(2024, 10, 1, tzinfo=dt.UTC)
@@ -234,6 +234,19 @@ class Command(BaseCommand):
             f"{len(journeys.attributed):,} attributed, {len(journeys.unattributed):,} unattributed "
             f"conversions)"
         )
+        # What compute_metrics does: read once, then every model at both levels.
+        started = time.perf_counter()
+        for group_by in GROUP_BYS:
+            attribute_all(journeys, group_by=group_by)
+        models_time = time.perf_counter() - started
+        self.stdout.write(
+            f"all {len(MODELS)} models x {len(GROUP_BYS)} levels on one read: "
+            f"{load + models_time:.2f} s ({load:.2f} s read + journeys, {models_time:.2f} s models)"
+        )
+        started = time.perf_counter()
+        attribute(journeys, model="markov")
+        self._markov_seconds = time.perf_counter() - started
+        self.stdout.write(f"markov alone on the prepared journeys: {self._markov_seconds:.2f} s")
         del context
         self.stdout.write("seconds per model, end to end (read, journeys, attribute, store):")
         markov_rows = None
@@ -293,7 +306,9 @@ class Command(BaseCommand):
             their = dict(zip(theirs["channel_name"], theirs["total_conversions"], strict=True))
             self.stdout.write(
                 f"channelattribution.markov_model ({label}) on the same {len(frame):,} distinct "
-                f"paths: {seconds:.2f} s (paths prepared; FinHub's time includes the database)"
+                f"paths: {seconds:.2f} s; FinHub markov on the prepared journeys: "
+                f"{self._markov_seconds:.2f} s; ratio FinHub/channelattribution = "
+                f"{self._markov_seconds / seconds:.2f}"
             )
             self.stdout.write(
                 f"  {'channel':<12} {'finhub':>12} {'channelattr.':>12} {'diff %':>8}"

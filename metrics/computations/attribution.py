@@ -469,21 +469,39 @@ def markov_chain(
     Counts are aggregated in one pass (an integer per pair), so the solve only sees k+1
     transient states whatever the number of paths. States are indexed alphabetically.
     """
+    return markov_chain_weighted(
+        ((path, 1, 0) for path in converting_paths), ((path, 0, 1) for path in null_paths)
+    )
+
+
+def markov_chain_weighted(
+    *path_groups: Iterable[tuple[Iterable[str], int, int]],
+) -> MarkovChain:
+    """:func:`markov_chain` over distinct paths given with their counts.
+
+    Each item is ``(path, conversions, nulls)``: the path was observed ``conversions`` times
+    ending in CONVERSION and ``nulls`` times ending in NULL (the usual path-table input of
+    Markov attribution tools; identical to listing every path once per observation).
+    """
     width = 1 << 32  # pair (i, j) as i * width + j: cheap integer dictionary keys
     conversion_code, null_code = width - 1, width - 2
     index: dict[str, int] = {}
     pair_counts: dict[int, int] = defaultdict(int)
-    for paths, end_code in ((converting_paths, conversion_code), (null_paths, null_code)):
-        for path in paths:
+    for group in path_groups:
+        for path, conversions, nulls in group:
+            weight = conversions + nulls
             previous = 0
             for state in path:
                 position = index.get(state)
                 if position is None:
                     position = index[state] = len(index) + 1
-                pair_counts[previous * width + position] += 1
+                pair_counts[previous * width + position] += weight
                 previous = position
             if previous:
-                pair_counts[previous * width + end_code] += 1
+                if conversions:
+                    pair_counts[previous * width + conversion_code] += conversions
+                if nulls:
+                    pair_counts[previous * width + null_code] += nulls
     states = tuple(sorted(index))
     renumber = {index[state]: position for position, state in enumerate(states, start=1)}
     renumber.update({0: 0, conversion_code: len(states) + 1, null_code: len(states) + 2})

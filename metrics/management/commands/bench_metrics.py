@@ -35,7 +35,14 @@ from django.utils import timezone
 from connectors.models import Connector
 from metrics import models as m
 from metrics import services
-from metrics.computations.attribution import GROUP_BYS, MODELS, attribute, attribute_all
+from metrics.computations.attribution import (
+    GROUP_BYS,
+    MODELS,
+    attribute,
+    attribute_all,
+    markov_chain_weighted,
+    markov_removal_effects,
+)
 
 START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
 TOUCH_FROM = dt.datetime(2024, 10, 1, tzinfo=dt.UTC)
@@ -261,7 +268,39 @@ class Command(BaseCommand):
             self.stdout.write(f"  {model:<15} {time.perf_counter() - started:8.2f} s")
             if model == "markov":
                 markov_rows = {row["key"]: row for row in snapshot.result["rows"]}
+        self._api_latency(params)
         self._compare(journeys, markov_rows, opts)
+
+    def _api_latency(self, params: dict, requests_per_model: int = 30) -> None:
+        """Server time of GET /api/v1/metrics/attribution/ reading the stored snapshots
+        (Django's test client: the full middleware, auth, permission and view stack)."""
+        from django.contrib.auth import get_user_model
+        from django.test import Client
+
+        user, _ = get_user_model().objects.get_or_create(
+            username="bench-metrics-api", defaults={"is_superuser": True}
+        )
+        client = Client()
+        client.force_login(user)
+        timings = []
+        try:
+            for model in MODELS:
+                query = {"model": model, "group_by": "channel", **params}
+                for _ in range(requests_per_model):
+                    started = time.perf_counter()
+                    response = client.get("/api/v1/metrics/attribution/", query)
+                    timings.append(time.perf_counter() - started)
+                    if response.status_code != 200:
+                        raise RuntimeError(f"{model}: HTTP {response.status_code}")
+        finally:
+            user.delete()
+        timings.sort()
+        p50 = timings[len(timings) // 2] * 1000
+        p95 = timings[int(len(timings) * 0.95) - 1] * 1000
+        self.stdout.write(
+            f"metrics API reading snapshots ({len(timings)} GETs, {len(MODELS)} models): "
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+        )
 
     def _compare(self, journeys, markov_rows, opts) -> None:
         """Markov conversions per channel against channelattribution on the same paths.
@@ -288,6 +327,16 @@ class Command(BaseCommand):
             ]
         )
         ours = {key: float(Decimal(row["conversions"])) for key, row in markov_rows.items()}
+        # FinHub on exactly the package's input: the same path table, parsed in the timing.
+        table = [(row.path, row.conv, row.null) for row in frame.itertuples()]
+        started = time.perf_counter()
+        chain = markov_chain_weighted(((path.split(">"), conv, null) for path, conv, null in table))
+        markov_removal_effects(chain)
+        ours_on_table = time.perf_counter() - started
+        self.stdout.write(
+            f"FinHub markov (exact solve) on the same {len(table):,}-row path table: "
+            f"{ours_on_table:.3f} s"
+        )
         settings = (
             ("defaults", {}),
             ("max_step=1000 nsim_start=1e6 conv_par=0.005", {
@@ -306,9 +355,9 @@ class Command(BaseCommand):
             their = dict(zip(theirs["channel_name"], theirs["total_conversions"], strict=True))
             self.stdout.write(
                 f"channelattribution.markov_model ({label}) on the same {len(frame):,} distinct "
-                f"paths: {seconds:.2f} s; FinHub markov on the prepared journeys: "
-                f"{self._markov_seconds:.2f} s; ratio FinHub/channelattribution = "
-                f"{self._markov_seconds / seconds:.2f}"
+                f"paths: {seconds:.3f} s; FinHub on the same table {ours_on_table:.3f} s "
+                f"(ratio FinHub/channelattribution = {ours_on_table / seconds:.2f}); FinHub "
+                f"from the prepared journeys, allocation included: {self._markov_seconds:.2f} s"
             )
             self.stdout.write(
                 f"  {'channel':<12} {'finhub':>12} {'channelattr.':>12} {'diff %':>8}"

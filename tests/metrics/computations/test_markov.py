@@ -228,3 +228,16 @@ def test_large_chain_uses_double_precision_and_still_allocates_exactly():
     assert len(result.groups) == 60  # 61 transient states: above the exact limit
     assert sum(row.revenue for row in result.groups) == Decimal("400.40")
     assert sum(row.conversions for row in result.groups) == 40
+
+
+def test_weighted_path_table_gives_the_same_chain_as_listing_every_path():
+    from metrics.computations.attribution import markov_chain, markov_chain_weighted
+
+    converting = [["Email", "Search"], ["Email", "Search"], ["Social"]]
+    null = [["Email"], ["Email", "Search"], ["Social", "Social"]]
+    listed = markov_chain(converting, null)
+    table = markov_chain_weighted(
+        [(["Email", "Search"], 2, 1), (["Social"], 1, 0), (["Email"], 0, 1)],
+        [(["Social", "Social"], 0, 1)],
+    )
+    assert table == listed

@@ -1,10 +1,14 @@
 """Reads for the core app: readiness checks."""
 
+import logging
+
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from finhub.core.models import Heartbeat
+
+logger = logging.getLogger(__name__)
 
 
 def database_ready() -> bool:
@@ -12,7 +16,9 @@ def database_ready() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             return cursor.fetchone() == (1,)
-    except Exception:  # any driver error means "not ready"; the reason stays in the logs
+    except Exception as exc:  # any driver error means "not ready"
+        # The class name only: driver messages can carry host names and user names.
+        logger.warning("readiness: database unavailable (%s)", type(exc).__name__)
         return False
 
 
@@ -23,7 +29,8 @@ def broker_ready() -> bool:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
         return True
-    except Exception:
+    except Exception as exc:  # any transport error means "not ready"
+        logger.warning("readiness: broker unavailable (%s)", type(exc).__name__)
         return False
 
 
@@ -32,7 +39,8 @@ def scheduler_heartbeat_age_seconds() -> int | None:
     try:
         last_seen = Heartbeat.objects.filter(source="beat").values_list("last_seen", flat=True)
         last = last_seen.first()
-    except Exception:
+    except Exception as exc:  # reported as "unknown"; readiness itself does not depend on it
+        logger.warning("readiness: heartbeat unreadable (%s)", type(exc).__name__)
         return None
     if last is None:
         return None

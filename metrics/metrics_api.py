@@ -10,7 +10,7 @@ parameters is slower and later ones read the row. Permission: ``core.view_dashbo
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,99 +43,80 @@ class MetricView(APIView):
         return Response(self.output_serializer(snapshot).data)
 
 
-def _schema(summary: str, params, result, description: str):
-    return extend_schema(
-        summary=summary,
-        description=description + ON_DEMAND,
-        parameters=[params],
-        responses={
-            200: s.snapshot_serializer(result),
-            400: OpenApiResponse(description="A parameter is invalid; the body names it."),
-            403: OpenApiResponse(description="Needs the core.view_dashboards permission."),
-        },
-        tags=["metrics"],
-    )
+def documented(summary: str, description: str):
+    """Document a metric view's GET from its own parameter and output serializers."""
+
+    def decorate(view: type[MetricView]) -> type[MetricView]:
+        schema = extend_schema(
+            summary=summary,
+            description=description + ON_DEMAND,
+            parameters=[view.params_serializer],
+            responses={
+                200: view.output_serializer,
+                400: OpenApiResponse(description="A parameter is invalid; the body names it."),
+                403: OpenApiResponse(description="Needs the core.view_dashboards permission."),
+            },
+            tags=["metrics"],
+        )
+        return extend_schema_view(get=schema)(view)
+
+    return decorate
 
 
+@documented(
+    "Revenue attribution",
+    "Attributed conversions and revenue per channel or campaign (names) for won deals "
+    "closed in the period, for one model (METRICS.md §1), plus the (unattributed) row.",
+)
 class AttributionView(MetricView):
     kind = Kind.ATTRIBUTION
     params_serializer = s.AttributionParamsSerializer
     output_serializer = s.snapshot_serializer(s.AttributionResultSerializer)
 
-    @_schema(
-        "Revenue attribution",
-        s.AttributionParamsSerializer,
-        s.AttributionResultSerializer,
-        "Attributed conversions and revenue per channel or campaign (names) for won deals "
-        "closed in the period, for one model (METRICS.md §1), plus the (unattributed) row.",
-    )
-    def get(self, request):
-        return super().get(request)
 
-
+@documented(
+    "Campaign ROI",
+    "Cost (spend in the period), attributed revenue (chosen model), ROI and ROAS per campaign "
+    "or channel (METRICS.md §2), the cost-missing list, the campaigns with spend lacking an "
+    "ROI and why, and the ROI tracking capability.",
+)
 class CampaignRoiView(MetricView):
     kind = Kind.CAMPAIGN_ROI
     params_serializer = s.AttributionParamsSerializer
     output_serializer = s.snapshot_serializer(s.CampaignRoiResultSerializer)
 
-    @_schema(
-        "Campaign ROI",
-        s.AttributionParamsSerializer,
-        s.CampaignRoiResultSerializer,
-        "Cost (spend in the period), attributed revenue (chosen model), ROI and ROAS per campaign "
-        "or channel (METRICS.md §2), the cost-missing list, the campaigns with spend lacking an "
-        "ROI and why, and the ROI tracking capability.",
-    )
-    def get(self, request):
-        return super().get(request)
 
-
+@documented(
+    "CAC, LTV and payback",
+    "Per month of the period: blended, paid and per-channel CAC, ARPA, LTV (month and "
+    "pooled 12-month churn), LTV:CAC and CAC payback months (METRICS.md §4).",
+)
 class CacView(MetricView):
     kind = Kind.CAC
     output_serializer = s.snapshot_serializer(s.CacResultSerializer)
 
-    @_schema(
-        "CAC, LTV and payback",
-        s.PeriodParamsSerializer,
-        s.CacResultSerializer,
-        "Per month of the period: blended, paid and per-channel CAC, ARPA, LTV (month and "
-        "pooled 12-month churn), LTV:CAC and CAC payback months (METRICS.md §4).",
-    )
-    def get(self, request):
-        return super().get(request)
 
-
+@documented(
+    "Sales analytics",
+    "Pipeline by month and stage, win rate, average deal size, sales cycle, quota "
+    "attainment per rep and team, sales ROI and sales-finance consistency with the "
+    "mismatching deals (METRICS.md §6).",
+)
 class SalesView(MetricView):
     kind = Kind.SALES
     output_serializer = s.snapshot_serializer(s.SalesResultSerializer)
 
-    @_schema(
-        "Sales analytics",
-        s.PeriodParamsSerializer,
-        s.SalesResultSerializer,
-        "Pipeline by month and stage, win rate, average deal size, sales cycle, quota "
-        "attainment per rep and team, sales ROI and sales-finance consistency with the "
-        "mismatching deals (METRICS.md §6).",
-    )
-    def get(self, request):
-        return super().get(request)
 
-
+@documented(
+    "Budget vs actual",
+    "Actual, budget (chosen or current version), variance, variance %, favourable and "
+    "full-year outturn per account, account type, department or campaign and account "
+    "type (METRICS.md §5).",
+)
 class BudgetVarianceView(MetricView):
     kind = Kind.BUDGET_VARIANCE
     params_serializer = s.BudgetVarianceParamsSerializer
     output_serializer = s.snapshot_serializer(s.BudgetVarianceResultSerializer)
-
-    @_schema(
-        "Budget vs actual",
-        s.BudgetVarianceParamsSerializer,
-        s.BudgetVarianceResultSerializer,
-        "Actual, budget (chosen or current version), variance, variance %, favourable and "
-        "full-year outturn per account, account type, department or campaign and account "
-        "type (METRICS.md §5).",
-    )
-    def get(self, request):
-        return super().get(request)
 
 
 urlpatterns = [

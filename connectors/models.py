@@ -34,6 +34,60 @@ class Connector(models.Model):
     )
     base_url = models.URLField(blank=True)
     enabled = models.BooleanField(default=True)
+
+    # --- pulling (REST / file drop): how to reach the source and how to read it ---------
+    class Pagination(models.TextChoices):
+        CURSOR = "cursor", "Cursor (next_cursor)"
+        PAGE = "page", "Page number (page / total_pages)"
+
+    class AuthType(models.TextChoices):
+        NONE = "none", "None"
+        BEARER = "bearer", "Bearer token"
+        BASIC = "basic", "HTTP basic (username / password)"
+        API_KEY = "api_key", "API key header"
+        OAUTH2 = "oauth2_client_credentials", "OAuth2 client credentials"
+
+    pagination = models.CharField(
+        max_length=10, choices=Pagination.choices, default=Pagination.CURSOR
+    )
+    auth_type = models.CharField(max_length=30, choices=AuthType.choices, default=AuthType.NONE)
+    # Not secret: the header an API key goes in, and an OAuth2 token endpoint.
+    auth_header_name = models.CharField(max_length=100, blank=True, default="X-Api-Key")
+    token_url = models.URLField(blank=True)
+    # The credentials (token / password / API key / client secret) as Fernet-encrypted JSON
+    # (connectors/crypto.py): written from the admin, never shown again nor logged.
+    credentials_encrypted = models.TextField(blank=True, default="", editable=False)
+    credentials_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # File drop: the folder new files appear in (one sub-folder per resource).
+    drop_path = models.CharField(max_length=500, blank=True)
+    # Per-entity field mapping, validated by connectors.mapping.mapping_validate.
+    sync_config = models.JSONField(default=dict, blank=True)
+    # References from this connector's records (e.g. a CRM deal naming a marketing contact)
+    # are resolved in its own records first, then in these connectors' records.
+    reference_sources = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="referenced_by"
+    )
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="connector",
+        editable=False,
+    )
+    # Stale after this long without a good sync (0 = twice the schedule, or a day).
+    stale_after_minutes = models.PositiveIntegerField(default=0)
+
+    # --- health: circuit breaker and the per-connector lock ----------------------------
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    pause_reason = models.CharField(max_length=500, blank=True, default="", editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The lease that keeps two runs of this connector from overlapping: the running
+    # SyncRun's id and when its lease lapses unless the run's heartbeat extends it. A
+    # killed worker stops extending it, so it is never held forever.
+    lock_run_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    lock_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The webhook signing secret, Fernet-encrypted (connectors/crypto.py): it must be
     # readable to verify signatures, so it is encrypted at rest rather than hashed.
     webhook_secret_encrypted = models.TextField(blank=True, default="", editable=False)
@@ -167,3 +221,134 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connector} {self.type} {self.event_id}"
+
+
+class SyncRun(models.Model):
+    """One sync of a connector (all its configured entities, or the ones asked for).
+
+    The row in the database is the truth about a run, not the Celery message: a run whose
+    heartbeat goes stale is abandoned by the reaper and a retry run resumes from the state
+    committed page by page.
+    """
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Manual"
+        RETRY = "retry", "Retry"
+
+    class Mode(models.TextChoices):
+        INCREMENTAL = "incremental", "Incremental"
+        FULL_REFRESH = "full_refresh", "Full refresh"
+        BACKFILL = "backfill", "Backfill from date"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        ABANDONED = "abandoned", "Abandoned (worker lost)"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.SKIPPED, Status.ABANDONED)
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    mode = models.CharField(max_length=15, choices=Mode.choices, default=Mode.INCREMENTAL)
+    backfill_from = models.DateField(null=True, blank=True)
+    entities = models.JSONField(default=list, blank=True)  # empty: every configured entity
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    resumed_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    requested_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    celery_task_id = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    rows_deleted = models.PositiveIntegerField(default=0)
+    # HTTP requests to the source and how many of them failed (retried or fatal): uptime.
+    requests = models.PositiveIntegerField(default=0)
+    request_failures = models.PositiveIntegerField(default=0)
+    entity_stats = models.JSONField(default=dict, blank=True)  # entity -> counters
+    # Why it was skipped or failed, in one line; the traceback is for admins only.
+    message = models.TextField(blank=True, default="")
+    traceback = models.TextField(blank=True, default="")
+    reconciliation_matched_pct = models.DecimalField(
+        max_digits=6, decimal_places=2, null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Run history and health: a connector's runs, newest first, over 7/30 days.
+            models.Index(fields=["connector", "-created_at"], name="c_syncrun_conn_created"),
+            # The reaper: running runs by heartbeat.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=models.Q(status="running"),
+                name="c_syncrun_running_hb",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector} run #{self.pk} ({self.status})"
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class SyncState(models.Model):
+    """Where the incremental sync of one connector entity stands.
+
+    Saved in the same transaction as the page of rows it covers, so after a crash the next
+    run resumes from the last committed page and never skips or double-applies one.
+    """
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="states")
+    entity = models.CharField(max_length=50)
+    cursor = models.JSONField(default=dict, blank=True)
+    run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["connector", "entity"]
+        constraints = [
+            models.UniqueConstraint(fields=["connector", "entity"], name="syncstate_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector} / {self.entity}"
+
+
+class ReconciliationResult(models.Model):
+    """FinHub's count and amount sum for one entity and month against the source's control
+    totals, after a run."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="reconciliations")
+    entity = models.CharField(max_length=50)
+    month = models.DateField(null=True, blank=True)  # null: the entity has no date
+    source_count = models.PositiveIntegerField(default=0)
+    finhub_count = models.PositiveIntegerField(default=0)
+    source_amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    finhub_amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    matched = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["run", "entity", "month"]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.month or 'all'}: {'ok' if self.matched else 'differs'}"

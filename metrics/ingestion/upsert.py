@@ -68,16 +68,25 @@ def _hash_rows(spec: EntitySpec, rows: list[dict]) -> None:
         row["_hash"] = blake2b(repr(canonical(row)).encode(), digest_size=16).hexdigest()
 
 
-def _lookup(spec_name: str, source, external_ids: Iterable[str]) -> dict[str, int]:
+def reference_scope(source) -> list[int]:
+    """The connectors a reference from ``source`` may point into, in order of precedence:
+    its own records first, then those of its ``reference_sources``."""
+    return [source.pk, *source.reference_sources.values_list("pk", flat=True)]
+
+
+def _lookup(spec_name: str, scope: list[int], external_ids: Iterable[str]) -> dict[str, int]:
+    """external_id -> pk of live records in ``scope``; an id found in several connectors
+    resolves to the earliest connector of the scope."""
     model = ENTITIES[spec_name].model
-    found: dict[str, int] = {}
+    rank = {source_id: position for position, source_id in enumerate(scope)}
+    found: dict[str, tuple[int, int]] = {}
     for part in _chunks(sorted(external_ids)):
-        found.update(
-            model.objects.filter(source=source, external_id__in=part).values_list(
-                "external_id", "pk"
-            )
-        )
-    return found
+        for ext, pk, source_id in model.objects.filter(
+            source_id__in=scope, external_id__in=part
+        ).values_list("external_id", "pk", "source_id"):
+            if ext not in found or rank[source_id] < found[ext][0]:
+                found[ext] = (rank[source_id], pk)
+    return {ext: pk for ext, (_, pk) in found.items()}
 
 
 def _columns(spec: EntitySpec) -> list[Column]:
@@ -117,13 +126,14 @@ def upsert_rows(*, spec: EntitySpec, source, rows: list[dict], batch_id: int, no
     counts = WriteCounts()
     if not rows:
         return counts
+    scope = reference_scope(source) if spec.refs else []
     refs = {
-        f.name: _lookup(f.target, source, {r[f.name] for r in rows if r[f.name]}) for f in spec.refs
+        f.name: _lookup(f.target, scope, {r[f.name] for r in rows if r[f.name]}) for f in spec.refs
     }
     _hash_rows(spec, rows)
 
     # Keys with a colon never clash with an entity's field names (a deal has "created_at").
-    fixed = {":source": source.pk, ":batch": batch_id, ":now": now}
+    fixed = {":source": source.pk, ":batch": batch_id, ":now": now, ":live": None}
     columns = [
         *_columns(spec),
         Column("source_id", ":source"),
@@ -131,6 +141,8 @@ def upsert_rows(*, spec: EntitySpec, source, rows: list[dict], batch_id: int, no
         Column("created_at", ":now"),
         # The row's own write time; the source's time is source_updated_at.
         Column("updated_at", ":now"),
+        # A record the source sends again is live again, even if it was deleted before.
+        Column("deleted_at", ":live", nullable=True),
     ]
     _prepare(spec, rows, refs, fixed)
     names = [c.name for c in columns]
@@ -140,7 +152,8 @@ def upsert_rows(*, spec: EntitySpec, source, rows: list[dict], batch_id: int, no
     conflict = (
         f"ON CONFLICT ({qn('source_id')}, {qn('external_id')}) DO UPDATE SET "
         + ", ".join(f"{qn(n)} = EXCLUDED.{qn(n)}" for n in updatable)
-        + f" WHERE {qn(table)}.{qn('row_hash')} <> EXCLUDED.{qn('row_hash')}"
+        + f" WHERE ({qn(table)}.{qn('row_hash')} <> EXCLUDED.{qn('row_hash')}"
+        f" OR {qn(table)}.{qn('deleted_at')} IS NOT NULL)"
         f" AND ({qn(table)}.{qn('source_updated_at')} IS NULL"
         f" OR EXCLUDED.{qn('source_updated_at')} IS NULL"
         f" OR EXCLUDED.{qn('source_updated_at')} >= {qn(table)}.{qn('source_updated_at')})"
@@ -162,10 +175,11 @@ def upsert_rows(*, spec: EntitySpec, source, rows: list[dict], batch_id: int, no
     # Elsewhere: read the stored hashes first, then write only new and changed rows.
     stored: dict[str, tuple[str, Any]] = {}
     for part in _chunks([r["external_id"] for r in rows]):
-        for ext, row_hash, updated_at in spec.model.objects.filter(
+        for ext, row_hash, updated_at, deleted_at in spec.model.all_objects.filter(
             source=source, external_id__in=part
-        ).values_list("external_id", "row_hash", "source_updated_at"):
-            stored[ext] = (row_hash, updated_at)
+        ).values_list("external_id", "row_hash", "source_updated_at", "deleted_at"):
+            # A deleted record never counts as unchanged: re-sending it revives it.
+            stored[ext] = (row_hash if deleted_at is None else "", updated_at)
     to_write = []
     created = []
     outcomes = counts.outcomes
@@ -253,18 +267,20 @@ def _write_executemany(table, columns, rows, conflict) -> None:
 
 
 def resolve_pending(*, entity: str, source, external_ids: Iterable[str]) -> int:
-    """Point rows that were waiting for these newly arrived records at them (set-based)."""
+    """Point rows that were waiting for these newly arrived records at them (set-based):
+    rows of ``source`` itself and of the connectors that name it as a reference source."""
     ids = sorted(set(external_ids))
     if not ids:
         return 0
     target = ENTITIES[entity].model
+    referring = [source.pk, *source.referenced_by.values_list("pk", flat=True)]
     resolved = 0
     for spec, f in referrers(entity):
         for part in _chunks(ids):
             # The filter repeats the pending index's predicate so the planner can use it.
             resolved += (
-                spec.model.objects.filter(
-                    source=source,
+                spec.model.all_objects.filter(
+                    source_id__in=referring,
                     **{f"{f.name}__isnull": True, f"{f.name}_external_id__in": part},
                 )
                 .exclude(**{f"{f.name}_external_id": ""})

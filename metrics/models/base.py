@@ -14,6 +14,13 @@ def money_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(**MONEY, **kwargs)
 
 
+class LiveRecordManager(models.Manager):
+    """The default manager: records the source has not deleted (``all_objects`` has all)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
 class SourcedRecord(models.Model):
     """A record that came from outside: its connector, its id there and its version there.
 
@@ -44,9 +51,16 @@ class SourcedRecord(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Set when the source deleted the record (a sync saw its tombstone, or a full refresh
+    # no longer listed it): kept for the audit trail, left out of every figure.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = LiveRecordManager()
+    all_objects = models.Manager()  # noqa: DJ012 (ruff takes it for a field)
 
     class Meta:
         abstract = True
+        base_manager_name = "all_objects"
 
     def __str__(self) -> str:
         name = getattr(self, "name", "") or ""

@@ -60,7 +60,7 @@ class Connector(models.Model):
     credentials_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     # File drop: the folder new files appear in (one sub-folder per resource).
     drop_path = models.CharField(max_length=500, blank=True)
-    # Per-entity field mapping, validated by connectors.mapping.mapping_validate.
+    # Per-entity field mapping, validated by connectors.sync.mapping.mapping_validate.
     sync_config = models.JSONField(default=dict, blank=True)
     # References from this connector's records (e.g. a CRM deal naming a marketing contact)
     # are resolved in its own records first, then in these connectors' records.

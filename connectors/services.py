@@ -215,3 +215,128 @@ def webhook_event_process(
         }
         event.save(update_fields=["batch_id", "result"])
     return result
+
+
+# --- syncs from sources (#5) -------------------------------------------------------------------
+
+
+def sync_request(
+    connector: Connector,
+    *,
+    trigger: str,
+    mode: str = "incremental",
+    backfill_from=None,
+    entities=(),
+    user=None,
+    resumed_from=None,
+):
+    """Record a queued SyncRun and enqueue its task once the transaction commits.
+
+    The run row is the truth: if the message is lost, the run stays queued and visible;
+    if it is delivered twice, the second delivery finds the run claimed and does nothing.
+    """
+    from connectors.models import SyncRun
+    from connectors.tasks import sync_connector
+
+    if mode not in SyncRun.Mode.values:
+        raise ValueError(f"Unknown sync mode {mode!r}.")
+    if trigger not in SyncRun.Trigger.values:
+        raise ValueError(f"Unknown sync trigger {trigger!r}.")
+    if mode == SyncRun.Mode.BACKFILL and backfill_from is None:
+        raise ValueError("A backfill needs backfill_from (the date to read from).")
+    run = SyncRun.objects.create(
+        connector=connector,
+        trigger=trigger,
+        mode=mode,
+        backfill_from=backfill_from if mode == SyncRun.Mode.BACKFILL else None,
+        entities=list(entities or []),
+        requested_by=user if getattr(user, "is_authenticated", False) else None,
+        resumed_from=resumed_from,
+    )
+
+    def enqueue():
+        result = sync_connector.delay(run_id=run.pk)
+        SyncRun.objects.filter(pk=run.pk, celery_task_id="").update(celery_task_id=result.id or "")
+
+    transaction.on_commit(enqueue)
+    return run
+
+
+def sync_state_reset(connector: Connector, entities=()) -> int:
+    """Forget where the incremental sync stands (all entities, or the named ones): the next
+    incremental run reads everything again. Returns how many states were reset."""
+    from connectors.models import SyncState
+
+    states = SyncState.objects.filter(connector=connector)
+    if entities:
+        states = states.filter(entity__in=list(entities))
+    deleted, _ = states.delete()
+    return deleted
+
+
+def connector_pause(connector: Connector, reason: str) -> bool:
+    """Pause the connector's syncs (scheduled and manual) with a reason shown to admins.
+    Returns False when it was already paused (the first reason is kept)."""
+    now = timezone.now()
+    reason = " ".join(str(reason).split())[:500] or "Paused by an admin."
+    changed = Connector.objects.filter(pk=connector.pk, paused_at__isnull=True).update(
+        paused_at=now, pause_reason=reason, updated_at=now
+    )
+    connector.refresh_from_db(fields=["paused_at", "pause_reason"])
+    return changed == 1
+
+
+def connector_resume(connector: Connector) -> bool:
+    """Resume a paused connector and give it a fresh circuit breaker. Returns False when it
+    was not paused."""
+    now = timezone.now()
+    changed = Connector.objects.filter(pk=connector.pk, paused_at__isnull=False).update(
+        paused_at=None, pause_reason="", consecutive_failures=0, updated_at=now
+    )
+    connector.refresh_from_db(fields=["paused_at", "pause_reason", "consecutive_failures"])
+    return changed == 1
+
+
+@dataclass(frozen=True)
+class ConnectionTestResult:
+    ok: bool
+    latency_ms: int
+    status_code: int | None
+    message: str
+
+
+def connection_test(connector: Connector) -> ConnectionTestResult:
+    """Read the first record of the connector's first entity once (no retries) and say how
+    it went and how long it took. Never raises for source or configuration problems."""
+    import time
+
+    from connectors.sync.adapters import adapter_for, needs_http
+    from connectors.sync.errors import SyncError
+    from connectors.sync.http import SourceClient
+    from connectors.sync.mapping import entity_configs
+
+    started = time.monotonic()
+
+    def result(ok: bool, status_code: int | None, message: str) -> ConnectionTestResult:
+        latency = int((time.monotonic() - started) * 1000)
+        return ConnectionTestResult(ok, latency, status_code, message)
+
+    configs = entity_configs(connector.sync_config)
+    if connector.transport == Connector.Transport.PUSH_ONLY:
+        return result(False, None, "push-only connector: nothing to pull")
+    if not configs or not isinstance(configs[0].get("resource"), str):
+        return result(False, None, "No entity is configured: set the sync configuration first.")
+    resource = configs[0]["resource"]
+    client = None
+    try:
+        if needs_http(connector):
+            client = SourceClient(connector)
+        probe = adapter_for(connector, client).probe(resource)
+        return result(True, probe.status_code, probe.message)
+    except SyncError as exc:
+        return result(False, getattr(exc, "status_code", None), str(exc))
+    except Exception as exc:  # a test connection reports, it does not crash the admin
+        return result(False, None, f"{type(exc).__name__}: {exc}")
+    finally:
+        if client is not None:
+            client.close()

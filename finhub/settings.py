@@ -334,3 +334,20 @@ if not (len(FINHUB_REPORTING_CURRENCY) == 3 and FINHUB_REPORTING_CURRENCY.isalph
 # or codes) whose GL lines are the sales cost of sales ROI.
 FINHUB_GROSS_MARGIN = Decimal(env.str("FINHUB_GROSS_MARGIN", default="0.80"))
 FINHUB_SALES_DEPARTMENTS = env.list("FINHUB_SALES_DEPARTMENTS", default=["Sales"])
+# Connector syncs (#5): pause a connector after this many failed runs in a row; a running
+# run whose heartbeat is older than FINHUB_SYNC_STALE_SECONDS is abandoned by the reaper (it
+# is also the length of the per-connector lock lease); HTTP calls to a source are tried at
+# most FINHUB_SYNC_MAX_ATTEMPTS times with exponential backoff (base, cap) and jitter, each
+# with a FINHUB_SYNC_TIMEOUT_SECONDS timeout.
+FINHUB_CONNECTOR_MAX_FAILURES = env.int("FINHUB_CONNECTOR_MAX_FAILURES", default=3)
+FINHUB_SYNC_STALE_SECONDS = env.int("FINHUB_SYNC_STALE_SECONDS", default=120)
+FINHUB_SYNC_MAX_ATTEMPTS = env.int("FINHUB_SYNC_MAX_ATTEMPTS", default=5)
+FINHUB_SYNC_BACKOFF_SECONDS = env.float("FINHUB_SYNC_BACKOFF_SECONDS", default=0.5)
+FINHUB_SYNC_BACKOFF_MAX_SECONDS = env.float("FINHUB_SYNC_BACKOFF_MAX_SECONDS", default=30)
+FINHUB_SYNC_TIMEOUT_SECONDS = env.float("FINHUB_SYNC_TIMEOUT_SECONDS", default=30)
+# The sandbox source (python -m connectors.sandbox, the Procfile's "sandbox" process) that the
+# demo connectors created by load_demo read from.
+FINHUB_SANDBOX_URL = env.str(
+    "FINHUB_SANDBOX_URL",
+    default=f"http://127.0.0.1:{env.int('FINHUB_SANDBOX_PORT', default=8765)}",
+)

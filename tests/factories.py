@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone as django_timezone
 
 from finhub.core import roles
 
@@ -42,6 +43,53 @@ class ConnectorFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Source {n}")
     kind = "erp"
     transport = "push_only"
+
+
+class PullConnectorFactory(ConnectorFactory):
+    """A REST pull connector (the kind that syncs on a schedule)."""
+
+    transport = "rest_pull"
+    base_url = factory.Sequence(lambda n: f"http://127.0.0.1:8765/source{n}/v1")
+    auth_type = "bearer"
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    """A finished, successful run by default; pass status/started_at/… to change it."""
+
+    class Meta:
+        model = "connectors.SyncRun"
+
+    connector = factory.SubFactory(PullConnectorFactory)
+    trigger = "schedule"
+    status = "succeeded"
+    created_at = factory.LazyFunction(django_timezone.now)
+    started_at = factory.SelfAttribute("created_at")
+    finished_at = factory.LazyAttribute(lambda r: r.created_at + datetime.timedelta(seconds=30))
+    pages = 1
+    requests = 1
+
+
+class SyncStateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "connectors.SyncState"
+
+    connector = factory.SubFactory(PullConnectorFactory)
+    entity = "gl_lines"
+    cursor = factory.LazyFunction(lambda: {"updated_since": "2026-01-01T00:00:00+00:00"})
+
+
+class ReconciliationResultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "connectors.ReconciliationResult"
+
+    run = factory.SubFactory(SyncRunFactory)
+    entity = "gl_lines"
+    month = datetime.date(2026, 1, 1)
+    source_count = 10
+    finhub_count = 10
+    source_amount = Decimal("1000.00")
+    finhub_amount = Decimal("1000.00")
+    matched = True
 
 
 # --- roadmap ---------------------------------------------------------------------------

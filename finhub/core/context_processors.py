@@ -9,7 +9,7 @@ NAVIGATION = [
     ("Marketing ROI", "metrics:marketing", "core.view_dashboards"),
     ("Sales", "metrics:sales", "core.view_dashboards"),
     ("CAC", "metrics:cac", "core.view_dashboards"),
-    ("Connectors", "connectors:health", "connectors.view_connector"),
+    ("Connectors", "connectors:health", "connectors.view_syncrun"),
 ]
 
 

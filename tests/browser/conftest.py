@@ -15,7 +15,8 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("FINHUB_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+# Not test-results/: pytest-playwright empties that folder at the start of every session.
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -48,7 +49,7 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def screenshot(page):
-    """screenshot("name") saves the page under test-results/screenshots/ as an artifact."""
+    """screenshot("name") saves the page under test-artifacts/screenshots/ as an artifact."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def take(name: str) -> Path:

@@ -1,9 +1,11 @@
 """``manage.py bench_metrics``: time every attribution model end to end from the database.
 
-1. Generates (seeded) contacts, touchpoints over 8 channels / 40 campaigns and won deals into
-   the configured database under a new connector ``bench-metrics-<run>`` — at ``--scale 1``
-   1,000,000 touchpoints over 200,000 contacts with 30,000 won deals (10% in EUR, with a daily
-   EUR rate) — with COPY on PostgreSQL and ``bulk_create`` elsewhere. Generation is not timed.
+1. Generates the synthetic company with the one seeded generator
+   (``connectors.sandbox.company.generate``; at ``--scale 1`` about 1,000,000 touchpoints over
+   200,000 contacts, with its deals, channels, campaigns and daily FX rates) and loads what
+   attribution reads into the configured database under a new connector
+   ``bench-metrics-<run>`` — COPY on PostgreSQL, ``bulk_create`` elsewhere
+   (``connectors.sandbox.bulk``). Generation is not timed.
 2. For every model: reads the inputs from the database, builds the journeys, attributes by
    channel and stores the snapshot (``metrics.services``), and prints the seconds.
 3. Compares the Markov result with the ``channelattribution`` package's ``markov_model`` on
@@ -18,8 +20,6 @@ other touchpoints in 2025 (e.g. a dedicated ``finhub_bench`` database) for clean
 from __future__ import annotations
 
 import datetime as dt
-import io
-import random
 import subprocess
 import sys
 import tempfile
@@ -33,6 +33,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from connectors.models import Connector
+from connectors.sandbox.bulk import company_bulk_load
+from connectors.sandbox.company import generate
 from metrics import models as m
 from metrics import services
 from metrics.computations.attribution import (
@@ -45,58 +47,10 @@ from metrics.computations.attribution import (
 )
 
 START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
-TOUCH_FROM = dt.datetime(2024, 10, 1, tzinfo=dt.UTC)
-TOUCH_TO = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-CHANNELS = (
-    "Display",
-    "Email",
-    "Events",
-    "Organic",
-    "Paid search",
-    "Partners",
-    "Referral",
-    "Social",
-)
+# connectors/sandbox/company.py at this scale has ~1M touchpoints, ~200k contacts.
+COMPANY_SCALE = 50
+ATTRIBUTION_ENTITIES = ("fx_rates", "channels", "campaigns", "contacts", "touchpoints", "deals")
 SCRATCH = str(Path(tempfile.gettempdir()) / "finhub-channelattribution")
-
-
-def _copy_value(value) -> str:
-    if value is None:
-        return r"\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ")
-
-
-def bulk_insert(model: type, rows: list[dict], chunk: int = 200_000) -> None:
-    """Insert plain rows (attname → value; other fields take their defaults): COPY on
-    PostgreSQL, ``bulk_create`` elsewhere."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    defaults = {f.attname: f.get_default() for f in fields}
-    if connection.vendor != "postgresql":
-        for offset in range(0, len(rows), chunk):
-            model.objects.bulk_create(
-                [model(**{**defaults, **row}) for row in rows[offset : offset + chunk]],
-                batch_size=5000,
-            )
-        return
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor:
-        for offset in range(0, len(rows), chunk):
-            buffer = io.StringIO()
-            for row in rows[offset : offset + chunk]:
-                values = (row.get(f.attname, defaults[f.attname]) for f in fields)
-                buffer.write("\t".join(_copy_value(value) for value in values))
-                buffer.write("\n")
-            buffer.seek(0)
-            cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
-
-
-def _ids(model: type, source: Connector) -> dict[str, int]:
-    return dict(model.objects.filter(source=source).values_list("external_id", "id"))
 
 
 class Command(BaseCommand):
@@ -114,17 +68,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         scale = opts["scale"]
-        contacts = max(10, int(200_000 * scale))
-        touches = max(50, int(1_000_000 * scale))
-        won = max(5, int(30_000 * scale))
         run = timezone.now().strftime("%Y%m%d%H%M%S")
         self.stdout.write(
-            f"database: {connection.vendor}; generating {touches:,} touchpoints, "
-            f"{contacts:,} contacts, {won:,} won deals (seed {opts['seed']})"
+            f"database: {connection.vendor}; generating the company at scale "
+            f"{COMPANY_SCALE * scale:g} (seed {opts['seed']})"
         )
         self._delete_leftovers()
         started = time.perf_counter()
-        source = self._generate(run, contacts, touches, won, random.Random(opts["seed"]))
+        source = self._generate(run, scale, opts["seed"])
         self.stdout.write(f"generated in {time.perf_counter() - started:.1f} s (not timed below)")
         try:
             self._bench(opts)
@@ -133,101 +84,13 @@ class Command(BaseCommand):
                 self._delete(source)
                 self.stdout.write("generated rows deleted (use --keep to keep them)")
 
-    def _generate(self, run, contacts, touches, won, rng) -> Connector:
+    def _generate(self, run: str, scale: float, seed: int) -> Connector:
         source = Connector.objects.create(name=f"bench-metrics-{run}", kind=Connector.Kind.CRM)
-        now = timezone.now()
-        base = {"source_id": source.pk, "created_at": now, "updated_at": now}
-        with transaction.atomic():
-            bulk_insert(
-                m.Channel,
-                [
-                    {**base, "external_id": f"ch-{i}", "name": name, "is_paid": i % 2 == 0}
-                    for i, name in enumerate(CHANNELS)
-                ],
-            )
-            channel_ids = _ids(m.Channel, source)
-            bulk_insert(
-                m.Campaign,
-                [
-                    {
-                        **base,
-                        "external_id": f"cmp-{i}",
-                        "name": f"{CHANNELS[i % 8]} campaign {i}",
-                        "channel_id": channel_ids[f"ch-{i % 8}"],
-                        "channel_external_id": f"ch-{i % 8}",
-                    }
-                    for i in range(40)
-                ],
-            )
-            campaign_ids = _ids(m.Campaign, source)
-            bulk_insert(
-                m.FxRate,
-                [
-                    {
-                        **base,
-                        "external_id": f"fx-{day}",
-                        "currency_id": "EUR",
-                        "quote_currency_id": "USD",
-                        "date": START + dt.timedelta(days=day),
-                        "rate": Decimal("1.05") + Decimal(day % 20) / 100,
-                    }
-                    for day in range((END - START).days + 1)
-                ],
-            )
-            bulk_insert(
-                m.Contact,
-                [
-                    {**base, "external_id": f"c-{i}", "name": f"Contact {i}"}
-                    for i in range(contacts)
-                ],
-            )
-            contact_ids = _ids(m.Contact, source)
-            span = int((TOUCH_TO - TOUCH_FROM).total_seconds())
-            # Channel popularity is skewed so the models disagree measurably.
-            weights = [8, 5, 1, 6, 9, 2, 3, 4]
-            touch_rows = []
-            for i in range(touches):
-                contact = f"c-{rng.randrange(contacts)}"
-                channel = rng.choices(range(8), weights)[0]
-                campaign = channel + 8 * rng.randrange(5)
-                touch_rows.append(
-                    {
-                        **base,
-                        "external_id": f"t-{i}",
-                        "contact_id": contact_ids[contact],
-                        "contact_external_id": contact,
-                        "channel_id": channel_ids[f"ch-{channel}"],
-                        "channel_external_id": f"ch-{channel}",
-                        "campaign_id": campaign_ids[f"cmp-{campaign}"],
-                        "campaign_external_id": f"cmp-{campaign}",
-                        "occurred_at": TOUCH_FROM + dt.timedelta(seconds=rng.randrange(span)),
-                        "type": "click",
-                    }
-                )
-            bulk_insert(m.Touchpoint, touch_rows)
-            del touch_rows
-            year = int((TOUCH_TO - dt.datetime(2025, 1, 1, tzinfo=dt.UTC)).total_seconds()) - 1
-            deal_rows = []
-            for i, contact_index in enumerate(rng.sample(range(contacts), won)):
-                contact = f"c-{contact_index}"
-                closed = dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
-                    seconds=rng.randrange(year)
-                )
-                deal_rows.append(
-                    {
-                        **base,
-                        "external_id": f"d-{i}",
-                        "contact_id": contact_ids[contact],
-                        "contact_external_id": contact,
-                        "amount": Decimal(rng.randrange(10_000, 1_000_000)) / 100,
-                        "currency_id": "EUR" if i % 10 == 0 else "USD",
-                        "status": "won",
-                        "stage": "Closed won",
-                        "opened_at": closed - dt.timedelta(days=rng.randrange(1, 120)),
-                        "closed_at": closed,
-                    }
-                )
-            bulk_insert(m.Deal, deal_rows)
+        # The one company generator (connectors/sandbox/company.py); its scale 50 is ~1M
+        # touchpoints. Only what attribution reads is loaded; other references stay pending.
+        company = generate(seed=seed, scale=COMPANY_SCALE * scale, end_month=END.replace(day=1))
+        counts = company_bulk_load(company, source=source, entities=ATTRIBUTION_ENTITIES)
+        self.stdout.write("loaded " + ", ".join(f"{n:,} {entity}" for entity, n in counts.items()))
         return source
 
     def _bench(self, opts) -> None:

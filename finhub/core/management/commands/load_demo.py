@@ -38,3 +38,20 @@ class Command(BaseCommand):
         )
         for kind, total in totals.items():
             self.stdout.write(f"  {kind:<16} {total:>3} ({loaded.created[kind]} new)")
+
+        self._demo_connectors(settings.FINHUB_SANDBOX_URL)
+
+    def _demo_connectors(self, base_url: str) -> None:
+        """One connector per sandbox system; the demo's finance data arrives through their
+        syncs (run by the worker), not from a loader. A first sync is queued only for a
+        connector that never had a run, so re-running queues nothing twice."""
+        from connectors.demo import demo_connectors_ensure, demo_syncs_request
+
+        demo = demo_connectors_ensure(base_url=base_url)
+        runs = {run.connector_id: run for run in demo_syncs_request([d.connector for d in demo])}
+        self.stdout.write(self.style.SUCCESS(f"Demo connectors reading the sandbox at {base_url}"))
+        for item in demo:
+            run = runs.get(item.connector.pk)
+            sync = f"first sync queued (run #{run.pk})" if run else "already synced or queued"
+            state = "new" if item.created else "exists"
+            self.stdout.write(f"  {item.connector.name:<30} {state:<7} {sync}")

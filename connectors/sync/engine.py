@@ -1,0 +1,632 @@
+"""Run one sync of a connector: ``sync_run_execute(run_id)``.
+
+1. Claim the queued run (conditional UPDATE: a redelivered message finds it claimed and
+   does nothing). A disabled or paused connector's run is recorded as skipped, and so is a
+   run that finds another run holding the connector's lease (locks.py).
+2. For each configured entity, in order: read pages from the adapter, starting at the
+   saved high-water mark (incremental), from scratch (full refresh) or from a date
+   (backfill). Each page is ONE transaction: map the records (mapping.py), keep the last
+   version of each external id, ingest the rows through the same engine as the push API
+   (invalid rows become RejectedRecords with reasons), soft-delete tombstones, save the
+   entity's SyncState and the run's counters, heartbeat and extend the lease. A crash
+   loses at most the page in flight; the next run resumes from the committed state.
+3. A full refresh soft-deletes the entity's records it did not see.
+4. Reconcile with the source's control totals, push the scorecard measurements, ask the
+   metrics engine to recompute, reset the circuit breaker.
+
+On failure the run records a one-line message and the traceback; the connector's
+consecutive failures grow, and it is paused at FINHUB_CONNECTOR_MAX_FAILURES, or at once when
+the source refuses the credentials.
+
+The high-water mark is the greatest source ``updated_at`` of committed records; the next
+incremental run asks for ``updated_since=<mark>``, which the sources treat as inclusive
+(>=), so records sharing the mark's timestamp across a page boundary are read again rather
+than lost (re-reading them is harmless: unchanged rows are not rewritten).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from connectors import services
+from connectors.credentials import credentials_get
+from connectors.models import Connector, SyncRun, SyncState
+from metrics.ingestion.entities import ENTITIES
+from metrics.ingestion.services import Actor, ingest_records
+from metrics.models import IngestBatch, RejectedRecord
+
+from . import locks, reconcile
+from .adapters import DEFAULT_PAGE_SIZE, Adapter, Page, adapter_for, needs_http
+from .errors import (
+    ConfigError,
+    LockLostError,
+    RunAbandonedError,
+    SourceAuthError,
+    SyncError,
+)
+from .http import SourceClient
+from .mapping import (
+    entity_configs,
+    external_id_of,
+    is_tombstone,
+    mapping_apply,
+    mapping_validate,
+    raw_updated_at,
+    updated_at_of,
+)
+
+logger = logging.getLogger(__name__)
+
+# A page is one ingest call: the push API's per-request cap does not apply to it.
+MAX_PAGE_RECORDS = 1_000_000
+COUNTERS = ("pages", "read", "created", "updated", "unchanged", "rejected", "deleted")
+RELIABILITY_WINDOW = dt.timedelta(days=30)
+CENT = Decimal("0.01")
+
+AfterPage = Callable[["RunContext", str, int], None]
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+@dataclass
+class RunContext:
+    """A run in progress: its counters, and the observer the HTTP client reports to."""
+
+    run: SyncRun
+    connector: Connector
+    secrets: list[str] = field(default_factory=list)
+    requests: int = 0
+    request_failures: int = 0
+    entity_stats: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    # --- RequestObserver ---------------------------------------------------------------
+
+    def request_done(self, *, failed: bool) -> None:
+        self.requests += 1
+        self.request_failures += int(failed)
+
+    def before_retry_sleep(self, *, seconds: float, error: Exception) -> None:
+        # A backoff sleep must not look like a dead worker, nor let the lease lapse.
+        self.heartbeat()
+
+    # --- progress ------------------------------------------------------------------------
+
+    def stats(self, entity: str) -> dict[str, int]:
+        return self.entity_stats.setdefault(entity, dict.fromkeys(COUNTERS, 0))
+
+    def totals(self) -> dict[str, int]:
+        return {key: sum(stats[key] for stats in self.entity_stats.values()) for key in COUNTERS}
+
+    def progress_fields(self) -> dict[str, Any]:
+        totals = self.totals()
+        return {
+            "pages": totals["pages"],
+            "rows_read": totals["read"],
+            "rows_created": totals["created"],
+            "rows_updated": totals["updated"],
+            "rows_unchanged": totals["unchanged"],
+            "rows_rejected": totals["rejected"],
+            "rows_deleted": totals["deleted"],
+            "requests": self.requests,
+            "request_failures": self.request_failures,
+            "entity_stats": self.entity_stats,
+        }
+
+    def heartbeat(self) -> None:
+        """Extend the lease and record progress; raises when the run lost its lease or was
+        abandoned by the reaper (it must stop: another run may be writing)."""
+        now = _now()
+        if not locks.lease_extend(connector_id=self.connector.pk, run_id=self.run.pk, now=now):
+            raise LockLostError(
+                f"Run #{self.run.pk} lost the connector's lock (its lease lapsed); stopped."
+            )
+        updated = SyncRun.objects.filter(pk=self.run.pk, status=SyncRun.Status.RUNNING).update(
+            heartbeat_at=now, **self.progress_fields()
+        )
+        if updated != 1:
+            raise RunAbandonedError(f"Run #{self.run.pk} was marked abandoned; stopped.")
+
+    def scrub(self, text: str) -> str:
+        """Belt and braces: no credential value survives in a message or a traceback."""
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+# --- one page ------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedPage:
+    rows: list[dict] = field(default_factory=list)
+    rejects: list[tuple[Any, str, dict]] = field(default_factory=list)  # payload, ext, errors
+    tombstones: dict[str, dt.datetime | None] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    high_water: tuple[dt.datetime, str] | None = None
+    read: int = 0
+
+
+def prepare_page(entity_config: dict, page: Page) -> PreparedPage:
+    """Map a page's records: the last version of each external id, tombstones apart,
+    records that cannot be mapped as rejects with reasons."""
+    prepared = PreparedPage(read=len(page.records) + len(page.rejects))
+    for reject in page.rejects:
+        prepared.rejects.append((reject.payload, reject.external_id, reject.errors))
+    latest: dict[str, tuple[dt.datetime | None, Any]] = {}
+    anonymous: list[Any] = []
+    for raw in page.records:
+        changed = updated_at_of(entity_config, raw)
+        text = raw_updated_at(entity_config, raw)
+        newer = prepared.high_water is None or (changed and changed > prepared.high_water[0])
+        if changed is not None and text is not None and newer:
+            prepared.high_water = (changed, text)
+        ext = external_id_of(entity_config, raw)
+        if not ext:
+            anonymous.append(raw)
+            continue
+        prepared.seen.add(ext)
+        kept = latest.get(ext)
+        # Keep the latest version; on a tie (or no time) the later one in the page.
+        if kept is None or kept[0] is None or changed is None or changed >= kept[0]:
+            latest[ext] = (changed, raw)
+    for raw in [raw for _, raw in latest.values()] + anonymous:
+        ext = external_id_of(entity_config, raw)
+        if ext and is_tombstone(entity_config, raw):
+            prepared.tombstones[ext] = updated_at_of(entity_config, raw)
+            continue
+        row, errors = mapping_apply(entity_config, raw)
+        if errors:
+            prepared.rejects.append((raw, ext, errors))
+        else:
+            prepared.rows.append(row)
+    return prepared
+
+
+def _soft_delete_tombstones(
+    model, connector: Connector, tombstones: dict[str, dt.datetime | None], now: dt.datetime
+) -> int:
+    """Soft-delete the live records the source says it deleted (unless the stored version
+    is newer than the tombstone). Returns how many were deleted."""
+    if not tombstones:
+        return 0
+    stored = model.all_objects.filter(
+        source=connector, external_id__in=list(tombstones), deleted_at__isnull=True
+    ).values_list("external_id", "source_updated_at")
+    doomed = {
+        ext: tombstones[ext]
+        for ext, stored_at in stored
+        if stored_at is None or tombstones[ext] is None or tombstones[ext] >= stored_at
+    }
+    if not doomed:
+        return 0
+    # The tombstone's time becomes the record's source time: an older version sent again
+    # later does not bring it back, a newer one (re-created in the source) does.
+    whens = [When(external_id=ext, then=Value(at)) for ext, at in doomed.items() if at]
+    source_updated_at = (
+        Case(*whens, default=F("source_updated_at")) if whens else F("source_updated_at")
+    )
+    return model.all_objects.filter(
+        source=connector, external_id__in=list(doomed), deleted_at__isnull=True
+    ).update(deleted_at=now, updated_at=now, source_updated_at=source_updated_at)
+
+
+def _store_rejects(connector, entity, rejects, batch_id, now) -> None:
+    RejectedRecord.objects.bulk_create(
+        RejectedRecord(
+            source=connector,
+            entity=entity,
+            external_id=ext[:200],
+            payload=payload,
+            errors=errors,
+            batch_id=batch_id,
+            received_at=now,
+        )
+        for payload, ext, errors in rejects
+    )
+    if batch_id is not None:
+        IngestBatch.objects.filter(pk=batch_id).update(
+            received=F("received") + len(rejects), rejected=F("rejected") + len(rejects)
+        )
+
+
+def _write_page(ctx: RunContext, entity: str, prepared: PreparedPage) -> dict[str, int]:
+    """The page's writes (inside the page transaction); returns its counters."""
+    connector, now = ctx.connector, _now()
+    counts = dict.fromkeys(COUNTERS, 0)
+    counts["pages"], counts["read"] = 1, prepared.read
+    batch_id = None
+    if prepared.rows or prepared.rejects:
+        result = ingest_records(
+            source=connector,
+            entity=entity,
+            records=prepared.rows,
+            actor=Actor(via="sync", request_id=f"sync-run-{ctx.run.pk}"),
+            max_records=MAX_PAGE_RECORDS,
+        )
+        batch_id = result.batch_id
+        counts["created"], counts["updated"] = result.created, result.updated
+        counts["unchanged"], counts["rejected"] = result.unchanged, result.rejected
+    if prepared.rejects:
+        _store_rejects(connector, entity, prepared.rejects, batch_id, now)
+        counts["rejected"] += len(prepared.rejects)
+    counts["deleted"] = _soft_delete_tombstones(
+        ENTITIES[entity].model, connector, prepared.tombstones, now
+    )
+    return counts
+
+
+# --- one entity ----------------------------------------------------------------------------
+
+
+def _start_point(run: SyncRun, adapter: Adapter, saved: dict) -> str | None:
+    if not adapter.supports_updated_since:
+        return None
+    if run.mode == SyncRun.Mode.INCREMENTAL:
+        return saved.get("high_water_mark")
+    if run.mode == SyncRun.Mode.BACKFILL and run.backfill_from:
+        return f"{run.backfill_from.isoformat()}T00:00:00Z"
+    return None
+
+
+def _parse_mark(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def sync_entity(
+    ctx: RunContext,
+    adapter: Adapter,
+    entity_config: dict,
+    *,
+    page_size: int,
+    after_page: AfterPage | None = None,
+) -> None:
+    run, connector = ctx.run, ctx.connector
+    entity, resource = entity_config["entity"], entity_config["resource"]
+    state, _ = SyncState.objects.get_or_create(connector=connector, entity=entity)
+    saved = dict(state.cursor or {})
+    mark_text = saved.get("high_water_mark")
+    mark = _parse_mark(mark_text)
+    snapshot = run.mode == SyncRun.Mode.FULL_REFRESH and adapter.lists_everything
+    seen: set[str] = set()
+    stats = ctx.stats(entity)
+    since = _start_point(run, adapter, saved)
+    pages = adapter.pages(resource, updated_since=since, page_size=page_size)
+    for number, page in enumerate(pages, start=1):
+        prepared = prepare_page(entity_config, page)
+        if snapshot:
+            seen |= prepared.seen
+        if prepared.high_water and (mark is None or prepared.high_water[0] > mark):
+            mark, mark_text = prepared.high_water
+        before = dict(stats)
+        try:
+            with transaction.atomic():
+                counts = _write_page(ctx, entity, prepared)
+                state.cursor = {
+                    "high_water_mark": mark_text,
+                    "position": page.position,
+                    "mode": run.mode,
+                    "pages": number,
+                }
+                state.run = run
+                state.save(update_fields=["cursor", "run", "updated_at"])
+                for key, value in counts.items():
+                    stats[key] += value
+                # Last in the transaction: a run that lost its lease (or was abandoned)
+                # raises here, and the page rolls back instead of committing beside
+                # another run.
+                ctx.heartbeat()
+        except BaseException:
+            stats.update(before)  # the page did not commit: neither do its counters
+            raise
+        if page.after_commit is not None:
+            page.after_commit()
+        if after_page is not None:
+            after_page(ctx, entity, number)
+    if snapshot and not seen:
+        # A listing with nothing in it is far likelier a broken source than one that
+        # deleted everything: keep the records (reconciliation will show the gap).
+        logger.warning("full refresh of %s/%s listed nothing: no soft-deletes", connector, entity)
+    elif snapshot:
+        with transaction.atomic():
+            stats["deleted"] += _soft_delete_unseen(ENTITIES[entity].model, connector, seen)
+            ctx.heartbeat()
+
+
+def _soft_delete_unseen(model, connector: Connector, seen: set[str]) -> int:
+    """Full refresh: the source listed every live record; the others were deleted there."""
+    now = _now()
+    gone = [
+        pk
+        for pk, ext in model.objects.filter(source=connector).values_list("pk", "external_id")
+        if ext not in seen
+    ]
+    deleted = 0
+    for start in range(0, len(gone), 500):
+        deleted += model.all_objects.filter(
+            pk__in=gone[start : start + 500], deleted_at__isnull=True
+        ).update(deleted_at=now, updated_at=now)
+    return deleted
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def _claim(run_id: int, task_id: str) -> bool:
+    now = _now()
+    fields: dict[str, Any] = {
+        "status": SyncRun.Status.RUNNING,
+        "started_at": now,
+        "heartbeat_at": now,
+    }
+    if task_id:
+        fields["celery_task_id"] = task_id
+    return SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(**fields) == 1
+
+
+def _finish(run: SyncRun, status: str, message: str, **fields) -> bool:
+    updated = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+        status=status, finished_at=_now(), message=message, **fields
+    )
+    run.refresh_from_db()
+    return updated == 1
+
+
+def _skip_reason(run: SyncRun, connector: Connector) -> str | None:
+    if not connector.enabled:
+        return "disabled: the connector is switched off."
+    if connector.paused_at is not None:
+        reason = connector.pause_reason or "paused by an admin"
+        return f"paused: {reason} (resume the connector to sync again)"
+    return None
+
+
+def _selected(run: SyncRun, connector: Connector) -> list[dict]:
+    if connector.transport == Connector.Transport.PUSH_ONLY:
+        raise ConfigError("push-only connector: nothing to pull")
+    errors = mapping_validate(connector.sync_config)
+    if errors:
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise ConfigError("The sync configuration is invalid: " + " ".join(errors[:3]) + more)
+    configs = entity_configs(connector.sync_config)
+    if not run.entities:
+        return configs
+    configured = {c["entity"] for c in configs}
+    unknown = [e for e in run.entities if e not in configured]
+    if unknown:
+        raise ConfigError(f"Not configured on this connector: {', '.join(unknown)}.")
+    return [c for c in configs if c["entity"] in run.entities]
+
+
+def sync_run_execute(
+    run_id: int,
+    *,
+    task_id: str = "",
+    after_page: AfterPage | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> SyncRun:
+    """Execute the queued run ``run_id`` (see the module doc); returns it, finished.
+
+    ``after_page(ctx, entity, page_number)`` runs after each committed page and
+    ``transport`` replaces the network (tests: a crash after page k, a fake source). Safe to
+    call twice for one run: only the first call claims it.
+    """
+    if not _claim(run_id, task_id):
+        run = SyncRun.objects.get(pk=run_id)
+        logger.info("sync run #%s is %s already: nothing to do", run_id, run.status)
+        return run
+    run = SyncRun.objects.select_related("connector").get(pk=run_id)
+    connector = run.connector
+    reason = _skip_reason(run, connector)
+    if reason:
+        _finish(run, SyncRun.Status.SKIPPED, reason)
+        return run
+    if not locks.lock_acquire(connector_id=connector.pk, run_id=run.pk):
+        holder = locks.lock_holder(connector_id=connector.pk)
+        if holder is not None or not locks.lock_acquire(connector_id=connector.pk, run_id=run.pk):
+            held = holder.describe() if holder else "another run holds the connector's lock"
+            _finish(run, SyncRun.Status.SKIPPED, f"Skipped: {held}.")
+            return run
+    ctx = RunContext(run=run, connector=connector)
+    try:
+        _execute(ctx, after_page, transport)
+    except Exception as exc:
+        _fail(ctx, exc)
+    finally:
+        locks.lock_release(connector_id=connector.pk, run_id=run.pk)
+    run.refresh_from_db()
+    try:
+        if run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED):
+            _push_reliability()
+        if run.status == SyncRun.Status.SUCCEEDED:
+            from metrics.services import metrics_recompute_after_sync
+
+            metrics_recompute_after_sync(connector_id=connector.pk)
+    except Exception:
+        # The run is recorded; what follows it must not turn it into a failed task.
+        logger.exception("after sync run #%s: follow-up failed", run.pk)
+    return run
+
+
+def _execute(
+    ctx: RunContext, after_page: AfterPage | None, transport: httpx.BaseTransport | None
+) -> None:
+    run, connector = ctx.run, ctx.connector
+    configs = _selected(run, connector)
+    credentials = credentials_get(connector) if needs_http(connector) else {}
+    ctx.secrets = sorted(
+        (v for v in credentials.values() if isinstance(v, str) and len(v) >= 4),
+        key=len,
+        reverse=True,
+    )
+    page_size = connector.sync_config.get("page_size") or DEFAULT_PAGE_SIZE
+    client = (
+        SourceClient(connector, observer=ctx, credentials=credentials, transport=transport)
+        if needs_http(connector)
+        else None
+    )
+    try:
+        adapter = adapter_for(connector, client)
+        for entity_config in configs:
+            sync_entity(ctx, adapter, entity_config, page_size=page_size, after_page=after_page)
+        pct, note = _reconcile(ctx, adapter, configs)
+    finally:
+        token = getattr(getattr(client, "auth", None), "_token", None)
+        if token:
+            ctx.secrets.append(token)
+        if client is not None:
+            client.close()
+    _succeed(ctx, configs, pct, note)
+
+
+def _reconcile(
+    ctx: RunContext, adapter: Adapter, configs: list[dict]
+) -> tuple[Decimal | None, str]:
+    """Reconcile every synced entity; a source without control totals is not reconciled,
+    and a failure to read them is noted on the run without failing the sync."""
+    if not adapter.has_control_totals:
+        return None, ""
+    try:
+        totals = {c["entity"]: adapter.control_totals(c["resource"]) for c in configs}
+        ctx.heartbeat()
+        with transaction.atomic():
+            results = [
+                reconcile.reconcile_entity(
+                    run=ctx.run,
+                    connector=ctx.connector,
+                    entity=entity,
+                    control_totals=entity_totals,
+                )
+                for entity, entity_totals in totals.items()
+            ]
+    except (LockLostError, RunAbandonedError):
+        raise
+    except SyncError as exc:
+        return None, f" Reconciliation unavailable: {exc}"
+    pct = reconcile.matched_pct(results)
+    return pct, "" if pct is None else f" Reconciliation: {pct}% of buckets matched."
+
+
+def _succeed(ctx: RunContext, configs: list[dict], pct: Decimal | None, note: str) -> None:
+    totals = ctx.totals()
+    names = ", ".join(c["entity"] for c in configs)
+    message = (
+        f"Synced {names}: {totals['read']} read, {totals['created']} created, "
+        f"{totals['updated']} updated, {totals['unchanged']} unchanged, "
+        f"{totals['rejected']} rejected, {totals['deleted']} deleted.{note}"
+    )
+    now = _now()
+    with transaction.atomic():
+        done = _finish(
+            ctx.run,
+            SyncRun.Status.SUCCEEDED,
+            ctx.scrub(message),
+            reconciliation_matched_pct=pct,
+            heartbeat_at=now,
+            **ctx.progress_fields(),
+        )
+        if not done:
+            return
+        Connector.objects.filter(pk=ctx.connector.pk).update(
+            consecutive_failures=0, last_success_at=now
+        )
+    if pct is not None:
+        _measure(
+            "data_sync_accuracy",
+            pct,
+            f"Reconciliation of {ctx.connector.name}, sync run #{ctx.run.pk}.",
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
+    text = " ".join(text.split())
+    return text[:1000] or type(exc).__name__
+
+
+def _fail(ctx: RunContext, exc: Exception) -> None:
+    message = ctx.scrub(_one_line(exc))
+    trace = ctx.scrub(traceback.format_exc())
+    logger.warning("sync run #%s of %s failed: %s", ctx.run.pk, ctx.connector.slug, message)
+    with transaction.atomic():
+        if not _finish(
+            ctx.run, SyncRun.Status.FAILED, message, traceback=trace, **ctx.progress_fields()
+        ):
+            return  # the reaper abandoned it meanwhile: that record stands
+        Connector.objects.filter(pk=ctx.connector.pk).update(
+            consecutive_failures=F("consecutive_failures") + 1
+        )
+        failures = Connector.objects.values_list("consecutive_failures", flat=True).get(
+            pk=ctx.connector.pk
+        )
+        if isinstance(exc, SourceAuthError):
+            when = _now().strftime("%Y-%m-%d %H:%M UTC")
+            services.connector_pause(
+                ctx.connector,
+                f"The source refused the credentials (HTTP {exc.status_code}) on {when}: "
+                "check the connector's credentials, then resume it.",
+            )
+        elif failures >= settings.FINHUB_CONNECTOR_MAX_FAILURES:
+            services.connector_pause(
+                ctx.connector,
+                f"Paused after {failures} failed runs in a row; last error: {message}",
+            )
+
+
+# --- scorecard measurements ------------------------------------------------------------------
+
+
+def api_reliability_pct(*, now: dt.datetime | None = None) -> Decimal | None:
+    """The share of sync runs (all connectors) finished in the last 30 days that succeeded,
+    as a percentage rounded down to 2 places. Skipped runs are left out: a skip is a
+    decision (paused, already running), not a source failing. None when there were none."""
+    now = now or _now()
+    finished = SyncRun.objects.filter(
+        finished_at__gte=now - RELIABILITY_WINDOW,
+        status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED, SyncRun.Status.ABANDONED],
+    )
+    total = finished.count()
+    if not total:
+        return None
+    good = finished.filter(status=SyncRun.Status.SUCCEEDED).count()
+    return (Decimal(good) * 100 / Decimal(total)).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def _push_reliability() -> None:
+    pct = api_reliability_pct()
+    if pct is not None:
+        _measure("api_reliability", pct, "Sync runs of all connectors that succeeded, 30 days.")
+
+
+def _measure(metric_key: str, value: Decimal, note: str) -> None:
+    """Push a scorecard measurement; a scorecard without that metric is not an error."""
+    from roadmap.models import SuccessMetric
+    from roadmap.services import MeasurementError, measurement_record
+
+    if not SuccessMetric.objects.filter(key=metric_key).exists():
+        return
+    try:
+        measurement_record(
+            metric_key=metric_key, value=value, source=f"auto:{metric_key}", note=note[:500]
+        )
+    except MeasurementError as exc:
+        logger.warning("measurement %s not recorded: %s", metric_key, exc)

@@ -1,0 +1,88 @@
+"""The reaper: a run whose worker died stops heartbeating; the reaper gives up on it.
+
+Running runs whose heartbeat is older than ``FINHUB_SYNC_STALE_SECONDS`` are marked
+abandoned ("worker lost: no heartbeat since …"), the connector's lease is cleared if they
+hold it, and a retry run (trigger=retry, resumed_from=<abandoned run>, same mode and
+entities) is queued: it resumes from the state the lost run committed page by page.
+
+An abandoned run counts as a failed one for the circuit breaker, so a connector that keeps
+killing its worker (say, out of memory) ends up paused instead of retried forever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from connectors import services
+from connectors.models import Connector, SyncRun
+
+logger = logging.getLogger(__name__)
+
+
+def stale_runs(*, now: dt.datetime | None = None):
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.FINHUB_SYNC_STALE_SECONDS)
+    return SyncRun.objects.filter(status=SyncRun.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+
+
+def sync_runs_reap(*, now: dt.datetime | None = None) -> list[SyncRun]:
+    """Abandon the stale running runs and queue a retry of each; returns the retry runs."""
+    now = now or timezone.now()
+    retries = []
+    for run in stale_runs(now=now).select_related("connector").order_by("pk"):
+        retry = _reap_one(run, now)
+        if retry is not None:
+            retries.append(retry)
+    return retries
+
+
+def _reap_one(run: SyncRun, now: dt.datetime) -> SyncRun | None:
+    last = run.heartbeat_at or run.started_at
+    since = last.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if last else "its start"
+    with transaction.atomic():
+        # Conditional: a run that heartbeated (or finished) since we looked is left alone.
+        abandoned = SyncRun.objects.filter(
+            pk=run.pk, status=SyncRun.Status.RUNNING, heartbeat_at=run.heartbeat_at
+        ).update(
+            status=SyncRun.Status.ABANDONED,
+            finished_at=now,
+            message=f"worker lost: no heartbeat since {since}",
+        )
+        if not abandoned:
+            return None
+        connector = run.connector
+        Connector.objects.filter(pk=connector.pk, lock_run_id=run.pk).update(
+            lock_run_id=None, lock_expires_at=None
+        )
+        Connector.objects.filter(pk=connector.pk).update(
+            consecutive_failures=F("consecutive_failures") + 1
+        )
+        connector.refresh_from_db()
+        logger.warning(
+            "sync run #%s of %s abandoned: no heartbeat since %s", run.pk, connector.slug, since
+        )
+        if connector.consecutive_failures >= settings.FINHUB_CONNECTOR_MAX_FAILURES:
+            services.connector_pause(
+                connector,
+                f"Paused after {connector.consecutive_failures} failed runs in a row; last: "
+                f"run #{run.pk} lost its worker (no heartbeat since {since}).",
+            )
+            return None
+        if connector.paused_at is not None or not connector.enabled:
+            return None
+        return services.sync_request(
+            connector,
+            trigger=SyncRun.Trigger.RETRY,
+            mode=run.mode,
+            backfill_from=run.backfill_from,
+            entities=run.entities,
+            resumed_from=run,
+        )

@@ -26,8 +26,9 @@ def sync_connector(self, run_id: int) -> str:
 # expires: a reaper message stuck behind a backlog is useless once the next one is due.
 @shared_task(acks_late=True, expires=60)
 def sync_runs_reap() -> int:
-    """Abandon runs whose worker was lost and queue their retries; returns how many."""
-    return len(reaper.sync_runs_reap())
+    """Abandon runs whose worker was lost and queue their retries, and re-send the task of
+    runs whose message was lost; returns how many runs were acted on."""
+    return len(reaper.sync_runs_reap()) + len(reaper.queued_runs_resend())
 
 
 # expires: a scheduled sync queued for more than 15 minutes is superseded by the next one.

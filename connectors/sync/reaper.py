@@ -7,6 +7,10 @@ entities) is queued: it resumes from the state the lost run committed page by pa
 
 An abandoned run counts as a failed one for the circuit breaker, so a connector that keeps
 killing its worker (say, out of memory) ends up paused instead of retried forever.
+
+A queued run whose message was lost (a broker restart, say) would wait forever:
+``queued_runs_resend`` sends its task again once it has waited longer than the stale limit.
+A message delivered twice is harmless, since claiming a run is conditional.
 """
 
 from __future__ import annotations
@@ -86,3 +90,31 @@ def _reap_one(run: SyncRun, now: dt.datetime) -> SyncRun | None:
             entities=run.entities,
             resumed_from=run,
         )
+
+
+def queued_runs_resend(*, now: dt.datetime | None = None) -> list[int]:
+    """Send the task again for runs queued longer than the stale limit; returns their ids.
+
+    For a queued run ``heartbeat_at`` records when its task was last re-sent, so each
+    waiting run is re-sent at most once per stale period.
+    """
+    from connectors.tasks import sync_connector
+
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.FINHUB_SYNC_STALE_SECONDS)
+    waiting = SyncRun.objects.filter(status=SyncRun.Status.QUEUED).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+    resent = []
+    for run_id in waiting.order_by("pk").values_list("pk", flat=True):
+        # Conditional, so two reapers running at once do not both re-send.
+        claimed = (
+            SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED)
+            .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
+            .update(heartbeat_at=now)
+        )
+        if claimed:
+            logger.warning("sync run #%s still queued: sending its task again", run_id)
+            sync_connector.delay(run_id=run_id)
+            resent.append(run_id)
+    return resent

@@ -113,3 +113,27 @@ def test_the_reaper_task_and_its_schedule():
     assert schedule.task == "connectors.tasks.sync_runs_reap"
     assert schedule.interval.every == 60 and schedule.interval.period == "seconds"
     assert tasks.sync_runs_reap.apply().get() == 0
+
+
+def test_a_run_whose_message_was_lost_is_sent_again_once_per_stale_period(enqueued, settings):
+    from connectors.sync.reaper import queued_runs_resend
+    from tests.factories import ConnectorFactory
+
+    connector = ConnectorFactory()
+    now = timezone.now()
+    old = SyncRun.objects.create(
+        connector=connector,
+        trigger=SyncRun.Trigger.MANUAL,
+        created_at=now - dt.timedelta(seconds=settings.FINHUB_SYNC_STALE_SECONDS + 5),
+    )
+    fresh = SyncRun.objects.create(connector=connector, trigger=SyncRun.Trigger.MANUAL)
+
+    assert queued_runs_resend(now=now) == [old.pk]
+    assert enqueued == [old.pk]
+    # Sent again: not re-sent before another stale period has passed.
+    assert queued_runs_resend(now=now + dt.timedelta(seconds=1)) == []
+    later = now + dt.timedelta(seconds=settings.FINHUB_SYNC_STALE_SECONDS + 1)
+    assert queued_runs_resend(now=later) == [old.pk, fresh.pk]
+    # Once a worker claims a run, it is no longer queued and never re-sent.
+    sync_run_execute(old.pk)
+    assert queued_runs_resend(now=later + dt.timedelta(hours=1)) == [fresh.pk]

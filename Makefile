@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 ASSETS := static/vendor/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test schemathesis lint format migrate demo worker beat web check-deploy clean lock bench-ingest bench-metrics
+.PHONY: help install run test schemathesis lint format migrate demo worker beat web sandbox check-deploy clean lock bench-ingest bench-metrics bench-dashboards
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ migrate: install ## Apply database migrations
 demo: migrate ## Load the demo data and logins (idempotent)
 	$(BIN)/python manage.py load_demo
 
-run: demo ## Run FinHub with demo data: web + worker + beat at http://127.0.0.1:8000 (Ctrl-C stops all)
+run: demo ## Run FinHub with demo data: web + worker + beat + sandbox sources at http://127.0.0.1:8000 (Ctrl-C stops all)
 	@echo "FinHub: http://127.0.0.1:$${FINHUB_PORT:-8000}/ (log in with a demo login above)"
 	$(BIN)/honcho start
 
@@ -62,11 +62,17 @@ worker: install ## Run only a Celery worker
 beat: install ## Run only Celery beat (schedules from the database)
 	$(BIN)/celery -A finhub beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
+sandbox: install ## Run only the sandbox source systems the demo connectors read (port 8765)
+	$(BIN)/python -m connectors.sandbox --host 127.0.0.1 --port $${FINHUB_SANDBOX_PORT:-8765}
+
 bench-ingest: migrate ## Ledger lines/s through the HTTP ingest API vs a raw COPY (ROWS=200000; PostgreSQL)
 	$(BIN)/python manage.py bench_ingest --rows $${ROWS:-200000}
 
 bench-metrics: migrate ## Seconds per attribution model from the DB, 1M touchpoints (SCALE=1) + channelattribution
 	$(BIN)/python manage.py bench_metrics --scale $${SCALE:-1} --install-channelattribution
+
+bench-dashboards: migrate ## p50/p95 server time + queries of every dashboard at 1M GL lines/touchpoints (SCALE=1; PostgreSQL)
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py bench_dashboards --scale $${SCALE:-1} --requests $${REQUESTS:-30}
 
 check-deploy: install ## Django's deployment checks with production settings
 	DJANGO_ENV=production SECRET_KEY=$${SECRET_KEY:-$$(python3 -c 'import secrets;print(secrets.token_urlsafe(50))')} ALLOWED_HOSTS=$${ALLOWED_HOSTS:-example.com} FINHUB_ENCRYPTION_KEY=$${FINHUB_ENCRYPTION_KEY:-$$($(BIN)/python -c 'from cryptography.fernet import Fernet;print(Fernet.generate_key().decode())')} $(BIN)/python manage.py check --deploy --fail-level WARNING

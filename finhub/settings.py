@@ -334,6 +334,8 @@ if not (len(FINHUB_REPORTING_CURRENCY) == 3 and FINHUB_REPORTING_CURRENCY.isalph
 # or codes) whose GL lines are the sales cost of sales ROI.
 FINHUB_GROSS_MARGIN = Decimal(env.str("FINHUB_GROSS_MARGIN", default="0.80"))
 FINHUB_SALES_DEPARTMENTS = env.list("FINHUB_SALES_DEPARTMENTS", default=["Sales"])
+# The attribution model dashboards open with (one of metrics.computations.attribution.MODELS).
+FINHUB_DEFAULT_ATTRIBUTION_MODEL = env.str("FINHUB_DEFAULT_ATTRIBUTION_MODEL", default="linear")
 # Connector syncs (#5): pause a connector after this many failed runs in a row; a running
 # run whose heartbeat is older than FINHUB_SYNC_STALE_SECONDS is abandoned by the reaper (it
 # is also the length of the per-connector lock lease); HTTP calls to a source are tried at

@@ -23,6 +23,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("connectors/", include("connectors.urls")),
-    path("metrics/", include("metrics.urls")),
+    path("dashboards/", include("metrics.urls")),
     path("roadmap/", include("roadmap.urls")),
 ]

@@ -1,3 +1,22 @@
+"""Dashboard pages, mounted at /dashboards/ (finhub/urls.py) in the ``metrics`` namespace.
+
+The metrics API has its own un-namespaced routes (metrics/metrics_api.py); these are the
+server-rendered pages. Add a page: a builder in metrics/dashboards/<page>.py, a view in
+metrics/dashboard_views.py, a path here.
+"""
+
+from django.urls import path
+
+from metrics import dashboard_views as views
+
 app_name = "metrics"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("executive/", views.executive_dashboard, name="executive"),
+    path("cac/", views.cac_dashboard, name="cac"),
+    path("drill/gl-lines/", views.gl_lines, name="gl_lines"),
+    path("marketing/", views.marketing_dashboard, name="marketing"),
+    path("drill/marketing/", views.marketing_drill, name="marketing_drill"),
+    path("sales/", views.sales_dashboard, name="sales"),
+    path("drill/deals/", views.sales_deals, name="sales_deals"),
+]

@@ -283,6 +283,9 @@ class SuccessMetric(models.Model):
         PERCENT = "percent", "%"
         SECONDS = "seconds", "s"
         COUNT = "count", "count"
+        MONEY = "money", "reporting currency"
+        RATIO = "ratio", "ratio"
+        MONTHS = "months", "months"
 
     class Direction(models.TextChoices):
         AT_LEAST = "at_least", "At least (higher is better)"

@@ -245,6 +245,15 @@ METRICS: tuple[MetricSpec, ...] = (
                "Revenue attribution accuracy", Decimal("90"), _P, _AT_LEAST),
     MetricSpec("faster_financial_decisions", "financial_performance",
                "Faster financial decision-making", Decimal("50"), _P, _AT_LEAST),
+    # Unit economics: the CAC dashboard draws these targets as reference lines.
+    MetricSpec("blended_cac", "financial_performance",
+               "Blended customer acquisition cost", Decimal("20000"), "money", "at_most",
+               "S&M cost / new customers per month, in the reporting currency (METRICS.md §4)."),
+    MetricSpec("ltv_to_cac", "financial_performance", "LTV to CAC ratio", Decimal("3"),
+               "ratio", _AT_LEAST, "LTV / blended CAC (METRICS.md §4)."),
+    MetricSpec("cac_payback_months", "financial_performance", "CAC payback period",
+               Decimal("12"), "months", "at_most",
+               "Months of gross-margin ARPA to recover blended CAC (METRICS.md §4)."),
     # Cross-domain
     MetricSpec("sales_finance_consistency", "cross_domain", "Sales-finance data consistency",
                Decimal("95"), _P, _AT_LEAST,

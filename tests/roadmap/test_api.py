@@ -37,7 +37,7 @@ def test_finance_viewer_reads_everything(api, programme, finance_viewer):
     assert len(risks) == 6
     assert [r["score"] for r in risks] == sorted((r["score"] for r in risks), reverse=True)
     metrics = api.get(f"{BASE}/metrics/").json()["results"]
-    assert len(metrics) == 12
+    assert len(metrics) == 15
     one = api.get(f"{BASE}/metrics/financial_query_response_time/").json()
     assert (one["target_value"], one["unit"], one["direction"]) == ("2.0000", "seconds", "at_most")
     assert one["latest_value"] is None

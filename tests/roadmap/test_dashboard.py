@@ -93,7 +93,7 @@ def test_figures_match_the_database(client, programme, finance_viewer):
     assert [r.score for r in d.risks] == sorted((r.score for r in d.risks), reverse=True)
 
     metrics = {m.key: m for m in d.metrics}
-    assert len(metrics) == SuccessMetric.objects.count() == 12
+    assert len(metrics) == SuccessMetric.objects.count() == 15
     assert metrics["data_sync_accuracy"].state == "met"
     assert metrics["data_sync_accuracy"].latest == Decimal("99.95")
     assert metrics["financial_query_response_time"].state == "not_met"

@@ -47,7 +47,7 @@ def test_load_creates_the_whole_programme():
         "checklist": 20,
         "pre": 4,
         "risks": 6,
-        "metrics": 12,
+        "metrics": 15,
     }
     assert result.created == {
         "programme": 1,
@@ -55,7 +55,7 @@ def test_load_creates_the_whole_programme():
         "work_items": 16,
         "checklist_items": 20,
         "risks": 6,
-        "success_metrics": 12,
+        "success_metrics": 15,
     }
     assert set(SuccessMetric.objects.values_list("key", flat=True)) == METRIC_KEYS
     for phase in Phase.objects.all():
@@ -164,12 +164,12 @@ def test_load_demo_loads_the_programme_and_prints_counts(capsys):
     call_command("load_demo")
     out = capsys.readouterr().out
     assert "checklist_items   20 (0 new)" in out
-    assert "success_metrics   12 (0 new)" in out
+    assert "success_metrics   15 (0 new)" in out
     programme = Programme.objects.get()
     assert programme_totals(programme=programme) == {
         "phases": 4,
         "work_items": 16,
         "checklist_items": 20,
         "risks": 6,
-        "success_metrics": 12,
+        "success_metrics": 15,
     }

@@ -51,8 +51,14 @@ def test_compute_metrics_command_rejects_bad_periods(db, argv):
 def test_task_is_thin_and_scheduled_nightly(dataset, monkeypatch):
     calls = []
     monkeypatch.setattr(tasks, "metrics_compute_all", lambda: calls.append(1) or {"snapshots": 3})
-    assert tasks.compute_metrics.run(connector_id=dataset.pk) == {"snapshots": "3"}
-    assert calls == [1]
+    monkeypatch.setattr(
+        tasks, "dashboard_snapshots_warm", lambda: calls.append(2) or {"snapshots": 5}
+    )
+    assert tasks.compute_metrics.run(connector_id=dataset.pk) == {
+        "snapshots": "3",
+        "dashboard_snapshots": "5",
+    }
+    assert calls == [1, 2]
     assert tasks.compute_metrics.acks_late is True
     assert tasks.compute_metrics.expires
     (spec,) = SCHEDULES

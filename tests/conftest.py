@@ -73,3 +73,22 @@ def no_role_user(db):
 @pytest.fixture
 def superuser(db):
     return UserFactory(username="root", is_superuser=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """Make the serialized test data (for ``serialized_rollback``) visible from every context.
+
+    Django keeps it on the connection object, and connections are context-local: once
+    Playwright's sync API has started, tests run in another context with a fresh connection
+    object that lacks it, so serialized_rollback silently restored nothing (the seeded
+    currencies were then missing). Kept on the connection class, every context sees it.
+    """
+    from django.db import connections
+
+    for alias in connections:
+        connection = connections[alias]
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents is not None:
+            type(connection)._test_serialized_contents = contents
+    yield

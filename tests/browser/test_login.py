@@ -1,6 +1,9 @@
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_finance_viewer_logs_in_and_sees_the_home_page(page, live_server, login, screenshot):

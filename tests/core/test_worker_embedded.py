@@ -4,7 +4,7 @@ import pytest
 
 from tests.core import worker_scenarios
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_task_goes_through_the_broker_to_a_worker_process(tmp_path):

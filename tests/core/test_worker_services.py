@@ -7,7 +7,11 @@ from django.db import connection
 
 from tests.core import worker_scenarios
 
-pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_task_goes_through_redis_to_a_worker_and_writes_postgres(tmp_path):

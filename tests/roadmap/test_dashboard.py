@@ -99,7 +99,7 @@ def test_figures_match_the_database(client, programme, finance_viewer):
     assert metrics["financial_query_response_time"].state == "not_met"
     assert metrics["revenue_attribution_accuracy"].state == "not_measured"
     assert metrics["api_reliability"].state == "met"
-    assert d.metric_counts == {"met": 2, "not_met": 1, "not_measured": 9}
+    assert d.metric_counts == {"met": 2, "not_met": 1, "not_measured": 12}
     trend = metrics["api_reliability"].trend
     assert len(trend) == TREND_POINTS
     assert [p["value"] for p in trend] == [Decimal(90 + i) for i in range(3, TREND_POINTS + 3)]
@@ -143,7 +143,7 @@ def test_dashboard_queries_are_bounded(programme, django_assert_num_queries):
     with django_assert_num_queries(DASHBOARD_QUERIES):
         dashboard = governance_dashboard()
     assert len(dashboard.risks) == 26
-    assert Measurement.objects.count() == 12 * 15
+    assert Measurement.objects.count() == 15 * 15
 
 
 def test_page_query_count_does_not_grow_with_data(client, programme, finance_viewer):

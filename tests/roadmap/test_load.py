@@ -23,6 +23,10 @@ METRIC_KEYS = {
     "campaign_roi_measurement_capability",
     "development_roi_tracking_improvement",
     "retention_roi_measurement_improvement",
+    # Beyond the twelve: the unit-economics targets the CAC dashboard draws.
+    "blended_cac",
+    "ltv_to_cac",
+    "cac_payback_months",
 }
 
 
@@ -97,7 +101,7 @@ def test_metrics_have_target_unit_and_direction():
     groups = dict.fromkeys(SuccessMetric.Group.values, 0)
     for group in SuccessMetric.objects.values_list("group", flat=True):
         groups[group] += 1
-    assert groups == {"integration": 4, "financial_performance": 4, "cross_domain": 4}
+    assert groups == {"integration": 4, "financial_performance": 7, "cross_domain": 4}
 
 
 def test_default_start_is_a_monday_six_weeks_back():

@@ -770,6 +770,7 @@ def metrics_compute_all(
     )
     stored = 0
     capability = None
+    unit_economics = None
     for model in models:
         for group_by in GROUP_BYS:
             params = attribution_params(
@@ -809,6 +810,8 @@ def metrics_compute_all(
         stored += 1
         if kind == Kind.SALES:
             consistency = snapshot.result["sales_finance_consistency_percent"]
+        if kind == Kind.CAC:
+            unit_economics = latest_complete_month(snapshot.result["months"])
     accuracy = revenue_attribution_accuracy(context)
     pushed = []
     if push_measurements:
@@ -824,6 +827,13 @@ def metrics_compute_all(
         ):
             if _measure(key, value, source, note):
                 pushed.append(key)
+        if unit_economics is not None:
+            # The unit economics of the last complete month with new customers (METRICS.md §4).
+            month_note = f"month {unit_economics['month'][:7]}"
+            for key, field in CAC_MEASUREMENTS:
+                value = _decimal_or_none(unit_economics.get(field))
+                if _measure(key, value, "auto:metrics.cac", month_note):
+                    pushed.append(key)
     return {
         "start": start,
         "end": end,
@@ -833,6 +843,25 @@ def metrics_compute_all(
         "sales_finance_consistency": consistency,
         "measurements": pushed,
     }
+
+
+# Scorecard success metric -> field of a CAC month (the CAC dashboard draws their targets).
+CAC_MEASUREMENTS = (
+    ("blended_cac", "blended_cac"),
+    ("ltv_to_cac", "ltv_to_cac"),
+    ("cac_payback_months", "payback_months"),
+)
+
+
+def latest_complete_month(months: list[dict], today: dt.date | None = None) -> dict | None:
+    """The last month before the current one whose blended CAC is defined."""
+    current = month_of(today or timezone.localdate()).isoformat()
+    done = [
+        row
+        for row in months
+        if row["month"] < current and row.get("blended_cac") not in (None, UNDEFINED)
+    ]
+    return max(done, key=lambda row: row["month"], default=None)
 
 
 def _decimal_or_none(value: str | None) -> Decimal | None:

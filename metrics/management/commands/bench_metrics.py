@@ -20,6 +20,7 @@ other touchpoints in 2025 (e.g. a dedicated ``finhub_bench`` database) for clean
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import subprocess
 import sys
 import tempfile
@@ -260,6 +261,9 @@ class Command(BaseCommand):
                     + ")"
                 )
                 return None
+            # The failed import above cached the scratch directory's listing from before
+            # the install; without this the fresh package is not found in this process.
+            importlib.invalidate_caches()
             try:
                 import ChannelAttribution
             except ImportError as exc:

@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 ASSETS := static/vendor/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test schemathesis lint format migrate demo worker beat web sandbox check-deploy clean lock bench-ingest bench-metrics bench-dashboards
+.PHONY: help install run test schemathesis lint imports typecheck format migrate demo worker beat web sandbox check-deploy clean lock bench-ingest bench-metrics bench-dashboards
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -36,18 +36,26 @@ run: demo ## Run FinHub with demo data: web + worker + beat + sandbox sources at
 	@echo "FinHub: http://127.0.0.1:$${FINHUB_PORT:-8000}/ (log in with a demo login above)"
 	$(BIN)/honcho start
 
-test: install ## Lint and run the whole test suite
+test: install ## Lint, check the import contracts and the types, run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
 schemathesis: install ## Fuzz every API operation from /api/schema/ (also part of make test)
 	$(BIN)/pytest tests/api/test_schemathesis.py
 
-lint: install ## Lint only
+lint: install ## Lint only (ruff)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+imports: install ## Check the import contracts between the apps (lint-imports; pyproject.toml)
+	$(BIN)/lint-imports
+
+typecheck: install ## Type-check (mypy; strict on metrics/computations, records/ingestion, finhub/core)
+	$(BIN)/mypy
 
 format: install ## Fix lint and formatting in place
 	$(BIN)/ruff check --fix .

@@ -2,10 +2,11 @@
 
 Thin views: they authenticate and authorise, read the body exactly (Decimal numbers), apply
 the Idempotency-Key protocol and call the ingestion engine
-(``metrics.ingestion.services.ingest_records``) or the webhook service.
+(``records.ingestion.services.ingest_records``) or the webhook service.
 """
 
 import re
+from functools import partial
 
 from django.urls import path
 from django_guid import get_guid
@@ -24,12 +25,10 @@ from rest_framework.views import APIView
 
 from connectors import schema as push_schema
 from connectors.authentication import ApiTokenAuthentication, WebhookSignatureAuthentication
-from connectors.errors import CodedErrorsMixin
 from connectors.models import ApiToken, IdempotencyKey
 from connectors.parsers import ExactJSONParser, PayloadTooLarge, loads_exact, read_raw_body
 from connectors.selectors import connector_by_slug
 from connectors.serializers import (
-    ErrorSerializer,
     IngestRequestErrorSerializer,
     IngestResultSerializer,
     WebhookEnvelopeErrorSerializer,
@@ -44,13 +43,16 @@ from connectors.services import (
     request_fingerprint,
     webhook_event_process,
 )
-from connectors.throttling import WebhookRateThrottle
+from connectors.throttling import WebhookFailureThrottle, WebhookRateThrottle
 from connectors.webhooks import SIGNATURE_HEADER, SignatureError, verify_signature
-from metrics.ingestion.services import (
+from finhub.core.api import ErrorSerializer
+from records.ingestion.retry import run_with_retry
+from records.ingestion.services import (
     ENTITY_NAMES,
     MAX_RECORDS_PER_REQUEST,
     Actor,
     IngestRequestError,
+    WriteContention,
     entity_field_docs,
     ingest_records,
 )
@@ -58,6 +60,19 @@ from metrics.ingestion.services import (
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
+
+
+class WriteBusy(exceptions.APIException):
+    """Every attempt of the write met a deadlock or serialization failure with concurrent
+    writes (each retried transparently first). Nothing was written; retrying is safe."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = (
+        "The records conflicted with concurrent writes and nothing was written; retry after "
+        "the Retry-After delay."
+    )
+    default_code = "write_conflict"
+    wait = WriteContention.retry_after  # DRF's handler turns it into Retry-After
 
 
 class IsApiToken(BasePermission):
@@ -124,10 +139,20 @@ ERROR_RESPONSES = {
     429: OpenApiResponse(
         ErrorSerializer, description="Throttled per token; the Retry-After header says when."
     ),
+    411: OpenApiResponse(
+        ErrorSerializer,
+        description="A chunked body (no Content-Length) on a server that cannot delimit it; "
+        "send Content-Length.",
+    ),
+    503: OpenApiResponse(
+        ErrorSerializer,
+        description="The write kept conflicting with concurrent writes (code "
+        "write_conflict); nothing was written. Retry after the Retry-After delay.",
+    ),
 }
 
 
-class IngestView(CodedErrorsMixin, APIView):
+class IngestView(APIView):
     """Upsert one entity's records from the token's connector."""
 
     authentication_classes = [ApiTokenAuthentication]
@@ -231,6 +256,8 @@ class IngestView(CodedErrorsMixin, APIView):
             result = ingest_records(
                 source=token.connector, entity=entity, records=records, actor=actor, atomic=atomic
             )
+        except WriteContention as exc:
+            raise WriteBusy from exc  # an Idempotency-Key is released: the retry runs again
         except IngestRequestError as exc:
             code = (
                 status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -346,12 +373,13 @@ class SignedDelivery(BasePermission):
         return True
 
 
-class WebhookView(CodedErrorsMixin, APIView):
+class WebhookView(APIView):
     """A connector's signed webhook deliveries."""
 
     authentication_classes = [WebhookSignatureAuthentication]
     permission_classes = [SignedDelivery]
-    throttle_classes = [WebhookRateThrottle]
+    # Counted in post(): failures per client address, verified deliveries per connector.
+    throttle_classes = []
     parser_classes = [ExactJSONParser]
 
     @extend_schema(
@@ -363,7 +391,8 @@ class WebhookView(CodedErrorsMixin, APIView):
             "A timestamp more than 5 minutes away from the server's time, a missing or wrong "
             "signature gets 401. The body is `{id, type, data}`: `type` is an entity name and "
             "`data` its records (as for the ingest endpoint). An event id already processed "
-            "is acknowledged with `duplicate: true` and not applied again."
+            "is acknowledged with `duplicate: true` and not applied again. Unverified requests "
+            "are limited per client address, verified deliveries per connector (429)."
         ),
         tags=["webhooks"],
         parameters=[
@@ -392,22 +421,30 @@ class WebhookView(CodedErrorsMixin, APIView):
             404: OpenApiResponse(
                 ErrorSerializer, description="No such connector, or it has no webhook secret."
             ),
+            411: ERROR_RESPONSES[411],
             413: ERROR_RESPONSES[413],
             415: ERROR_RESPONSES[415],
-            429: ERROR_RESPONSES[429],
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="Too many unverified requests from this address, or too many "
+                "verified deliveries for this connector; the Retry-After header says when.",
+            ),
+            503: ERROR_RESPONSES[503],
         },
     )
     def post(self, request, slug: str):
-        connector = connector_by_slug(slug=slug)
-        secret = connector_webhook_secret(connector=connector) if connector else None
-        if connector is None or secret is None:
-            raise exceptions.NotFound("No webhook endpoint for this connector.", code="not_found")
-        _require_json(request)
-        raw = read_raw_body(request._request)
+        failures = WebhookFailureThrottle()
+        if not request.headers.get(SIGNATURE_HEADER) and failures.exhausted(request, self):
+            self.throttled(request, failures.wait())  # an unsigned flood: no work at all
         try:
-            verify_signature(secret=secret, header=request.headers.get(SIGNATURE_HEADER), body=raw)
-        except SignatureError as exc:
-            raise exceptions.AuthenticationFailed(str(exc), code="bad_signature") from None
+            connector, raw = self._verified(request, slug)
+        except exceptions.APIException:
+            if failures.record_failure(request, self):
+                self.throttled(request, failures.wait())
+            raise
+        budget = WebhookRateThrottle()
+        if not budget.allow_request(request, self):
+            self.throttled(request, budget.wait())
         if not connector.enabled:
             raise exceptions.PermissionDenied(
                 f"Connector {connector.slug!r} is disabled.", code="connector_disabled"
@@ -426,13 +463,19 @@ class WebhookView(CodedErrorsMixin, APIView):
             )
         event_id, entity = envelope.validated_data["id"], envelope.validated_data["type"]
         try:
-            result = webhook_event_process(
-                connector=connector,
-                event_id=event_id,
-                entity=entity,
-                records=envelope.initial_data["data"],  # as parsed: exact Decimals
-                request_id=get_guid() or "",
+            # The event id is recorded in the ingest's transaction: the whole of it is retried.
+            result = run_with_retry(
+                partial(
+                    webhook_event_process,
+                    connector=connector,
+                    event_id=event_id,
+                    entity=entity,
+                    records=envelope.initial_data["data"],  # as parsed: exact Decimals
+                    request_id=get_guid() or "",
+                )
             )
+        except WriteContention as exc:
+            raise WriteBusy from exc
         except IngestRequestError as exc:
             return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
         return Response(
@@ -442,6 +485,23 @@ class WebhookView(CodedErrorsMixin, APIView):
                 "result": result.as_dict() if result is not None else None,
             }
         )
+
+    def _verified(self, request, slug: str):
+        """The connector and the raw body of a correctly signed delivery, or an APIException.
+
+        An unknown slug and a connector without a secret get the same 404.
+        """
+        connector = connector_by_slug(slug=slug)
+        secret = connector_webhook_secret(connector=connector) if connector else None
+        if connector is None or secret is None:
+            raise exceptions.NotFound("No webhook endpoint for this connector.", code="not_found")
+        _require_json(request)
+        raw = read_raw_body(request._request)
+        try:
+            verify_signature(secret=secret, header=request.headers.get(SIGNATURE_HEADER), body=raw)
+        except SignatureError as exc:
+            raise exceptions.AuthenticationFailed(str(exc), code="bad_signature") from None
+        return connector, raw
 
 
 router = SimpleRouter()

@@ -2,9 +2,12 @@
 
 A token authenticates as an :class:`ApiTokenPrincipal` (``request.user``) with the token as
 ``request.auth``. The principal is not a Django user: it holds no permission except, when
-the token has read access, ``view_*`` on the canonical data (the ``metrics`` app) and "view
-dashboards" (the computed metrics), so the project's default permission classes work
-unchanged for reads and refuse everything else.
+the token has read access, ``view_*`` on the canonical data (the ``records`` app), so the
+project's default permission classes work unchanged for reads and refuse everything else.
+A read grant covers the token's own connector and the entities it allows
+(``read_source_ids`` / ``read_entities``, applied by the read API); the ``read.all`` scope
+widens it to every connector and entity and to the computed metrics ("view dashboards"),
+which are figures across every connector.
 Writes go through token-aware views (ingestion) that check ``request.auth`` themselves.
 """
 
@@ -17,9 +20,12 @@ from connectors.selectors import api_token_by_prefix
 from connectors.services import api_token_touch, token_matches, token_split
 
 # Apps whose view_* permissions a token with read access holds, and the other permissions
-# it holds (the computed metrics endpoints, /api/v1/metrics/…, need "view dashboards").
-READABLE_APPS = frozenset({"metrics"})
+# a token with wider reads holds (the computed metrics, /api/v1/metrics/…, need "view
+# dashboards").
+READABLE_APPS = frozenset({"records"})
 READ_PERMISSIONS = frozenset({"core.view_dashboards"})
+# The scope that widens a read grant beyond the token's connector and entities.
+READ_ALL_SCOPE = "read.all"
 
 
 class ApiTokenPrincipal:
@@ -46,13 +52,27 @@ class ApiTokenPrincipal:
     def get_username(self) -> str:
         return self.username
 
+    @property
+    def reads_everything(self) -> bool:
+        return self.token.has_scope(READ_ALL_SCOPE)
+
+    @property
+    def read_source_ids(self) -> frozenset[int] | None:
+        """The connectors whose records this token may read; None: every connector."""
+        return None if self.reads_everything else frozenset({self.token.connector_id})
+
+    @property
+    def read_entities(self) -> frozenset[str] | None:
+        """The entities this token may read; None: every entity."""
+        return None if self.reads_everything else frozenset(self.token.allowed_entities or [])
+
     def has_perm(self, perm: str, obj=None) -> bool:
         if not (self.token.is_active and self.token.can_read):
             return False
+        if perm in READ_PERMISSIONS:
+            return self.reads_everything
         app_label, _, codename = perm.partition(".")
-        return perm in READ_PERMISSIONS or (
-            app_label in READABLE_APPS and codename.startswith("view_")
-        )
+        return app_label in READABLE_APPS and codename.startswith("view_")
 
     def has_perms(self, perm_list, obj=None) -> bool:
         return all(self.has_perm(perm, obj) for perm in perm_list)
@@ -91,9 +111,8 @@ class ApiTokenAuthentication(BaseAuthentication):
         if token is None or not token_matches(token=token, secret=secret):
             raise exceptions.AuthenticationFailed("Invalid API token.")
         if token.revoked_at is not None:
-            raise exceptions.AuthenticationFailed(
-                f"This API token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC."
-            )
+            # Not when: that is for the admin's eyes, not for whoever holds the token.
+            raise exceptions.AuthenticationFailed("This API token has been revoked.")
         api_token_touch(token=token)
         return ApiTokenPrincipal(token), token
 
@@ -113,9 +132,10 @@ class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "fh_<prefix>_<secret>",
             "description": (
                 "A per-connector API token, created in the admin (shown once). It writes only "
-                "to its own connector and the entities it allows; reading needs its read "
-                "grant. Revoked tokens get 401. Requests are throttled per token (429 with "
-                "Retry-After)."
+                "to its own connector and the entities it allows; its read grant reads the "
+                f"same connector and entities (the {READ_ALL_SCOPE!r} scope: every connector, "
+                "every entity and the computed metrics). Revoked tokens get 401. Requests "
+                "are throttled per token (429 with Retry-After)."
             ),
         }
 

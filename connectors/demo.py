@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from connectors import schedules_service, services
+from connectors import schedules_service
 from connectors.credentials import credentials_set
 from connectors.models import Connector, SyncRun
+from connectors.sync.runs import sync_request
 
 # Systems in dependency order: references resolve against what an earlier sync loaded
 # (invoices name accounts, deals name contacts, subscription events name customers …).
@@ -64,7 +65,7 @@ def demo_syncs_request(connectors: list[Connector]) -> list[SyncRun]:
         SyncRun.objects.filter(connector__in=connectors).values_list("connector_id", flat=True)
     )
     return [
-        services.sync_request(connector, trigger=SyncRun.Trigger.MANUAL)
+        sync_request(connector, trigger=SyncRun.Trigger.MANUAL)
         for connector in connectors
         if connector.pk not in started
     ]

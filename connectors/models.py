@@ -207,7 +207,7 @@ class WebhookEvent(models.Model):
     event_id = models.CharField(max_length=200)
     type = models.CharField(max_length=50)
     received_at = models.DateTimeField(default=timezone.now)
-    # The IngestBatch the event produced (kept as a plain id: the batch lives in metrics).
+    # The IngestBatch the event produced (kept as a plain id: the batch lives in records).
     batch_id = models.BigIntegerField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
 

@@ -1,4 +1,5 @@
-"""Reads for connectors: tokens, freshness of each source, and the connector health page.
+"""Reads for connectors: tokens, freshness of each source, the connector health page and
+the syncs' reliability measured on the scorecard.
 
 Freshness and health are computed set-based: a fixed number of queries whatever the number
 of connectors, so dashboards and the health page stay cheap as sources are added.
@@ -6,7 +7,7 @@ of connectors, so dashboards and the health page stay cheap as sources are added
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from connectors.models import ApiToken, Connector, ReconciliationResult, SyncRun
+from finhub.core.money import CENT
 
 
 def api_token_by_prefix(*, prefix: str) -> ApiToken | None:
@@ -203,6 +205,32 @@ def _percent(part: int, whole: int) -> Decimal:
     return (Decimal(100) * part / whole).quantize(Decimal("0.1"))
 
 
+# --- measured on the scorecard ---------------------------------------------------------------
+
+RELIABILITY_WINDOW = timedelta(days=30)
+
+
+def percent_down(part: int, whole: int) -> Decimal:
+    """``part`` / ``whole`` x 100 rounded down to 2 places: a measured share never shows more
+    than was achieved (100.00 means all)."""
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def api_reliability_pct(*, now: datetime | None = None) -> Decimal | None:
+    """The share of sync runs (all connectors) finished in the last 30 days that succeeded,
+    in percent (``percent_down``). Skipped runs are left out: a skip is a decision (paused,
+    already running), not a source failing. None when there were none."""
+    now = now or timezone.now()
+    finished = SyncRun.objects.filter(
+        finished_at__gte=now - RELIABILITY_WINDOW,
+        status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED, SyncRun.Status.ABANDONED],
+    )
+    total = finished.count()
+    if not total:
+        return None
+    return percent_down(finished.filter(status=SyncRun.Status.SUCCEEDED).count(), total)
+
+
 @dataclass(frozen=True)
 class ConnectorHealth:
     connector: Connector
@@ -357,9 +385,7 @@ def connector_health_list(*, now: datetime | None = None) -> list[ConnectorHealt
                 reconciliation_run_id=connector.rec_run_id,
                 # Through a subquery SQLite returns the value without its two decimals.
                 reconciliation_pct=(
-                    None
-                    if connector.rec_pct is None
-                    else Decimal(connector.rec_pct).quantize(Decimal("0.01"))
+                    None if connector.rec_pct is None else Decimal(connector.rec_pct).quantize(CENT)
                 ),
                 reconciliation_at=connector.rec_at,
                 reconciliation_buckets=bucket.get("total", 0),

@@ -6,12 +6,7 @@ The ingest request body is documented per entity from the engine's field specs
 
 from rest_framework import serializers
 
-
-class ErrorSerializer(serializers.Serializer):
-    """Every error of the push and webhook endpoints: a message and a stable code."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="Stable machine-readable error code.")
+from finhub.core.api import ErrorSerializer
 
 
 class RowErrorSerializer(serializers.Serializer):

@@ -1,12 +1,12 @@
 """Background jobs for connectors (thin: they call services)."""
 
 from celery import shared_task
-from django.db import transaction
 
 from connectors.models import Connector, SyncRun
 from connectors.services import idempotency_keys_purge
 from connectors.sync import reaper
 from connectors.sync.engine import sync_run_execute
+from connectors.sync.runs import sync_request
 
 
 @shared_task(acks_late=True, expires=3600)
@@ -38,6 +38,5 @@ def sync_schedule_fire(connector_id: int) -> str:
     connector = Connector.objects.filter(pk=connector_id).first()
     if connector is None:
         return "missing"
-    with transaction.atomic():
-        run = SyncRun.objects.create(connector=connector, trigger=SyncRun.Trigger.SCHEDULE)
+    run = sync_request(connector, trigger=SyncRun.Trigger.SCHEDULE, enqueue=False)
     return sync_run_execute(run.pk).status

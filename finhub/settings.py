@@ -7,6 +7,7 @@ local filesystem, so web, worker and beat run on one machine with no servers.
 """
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -63,10 +64,15 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "django_guid",
+    "axes",
     "finhub.core",
+    "records",
     "connectors",
     "metrics",
+    "dashboards",
     "roadmap",
+    "overview",
+    "benchmarks",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "finhub.urls"
@@ -116,8 +124,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    # A file, not memory, so worker processes started by tests can see the test data.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file, not memory, so worker processes started by tests can see the test data; one per
+    # pytest process, so two test runs in one checkout never share (and corrupt) a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -145,6 +154,36 @@ if RUNNING_TESTS:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Reverse proxies in front of FinHub that append the client's address to X-Forwarded-For;
+# only they are believed (finhub/core/client_address.py). 0: the socket's address.
+FINHUB_TRUSTED_PROXIES = env.int("FINHUB_TRUSTED_PROXIES", default=0)
+
+# Login brute force (django-axes), on /accounts/login/ and /admin/login/ alike: after
+# AXES_FAILURE_LIMIT failures for one username, or from one address, both are refused with
+# the lockout page (429) until AXES_COOLOFF_TIME passes without another failure, or an
+# admin unlocks (finhub/core/lockouts.py: the user admin's action, `manage.py unlock_login`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out logins
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
+AXES_FAILURE_LIMIT = env.int("FINHUB_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("FINHUB_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_CLIENT_IP_CALLABLE = "finhub.core.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "finhub.core.lockouts.login_lockout_response"  # 429 + Retry-After
+# Counters in Redis when there is one (shared by every process, no database write per
+# failed login); otherwise in the database, since the local-memory cache is per process.
+AXES_HANDLER = (
+    "axes.handlers.cache.AxesCacheHandler"
+    if REDIS_URL
+    else "axes.handlers.database.AxesDatabaseHandler"
+)
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # database handler: each failure, for the audit
+# Each failure and lockout is logged (WARNING, logger "axes") with the client address and the
+# page; the username is masked, since people type passwords into it. No banner at startup:
+# it would go to the stdout of every management command.
+AXES_SENSITIVE_PARAMETERS = ["username"]
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -221,6 +260,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "api_token": env.str("FINHUB_API_TOKEN_RATE", default="600/min"),
         "webhook": env.str("FINHUB_WEBHOOK_RATE", default="600/min"),  # per connector
+        # Unverified webhook requests (unknown connector, bad signature) per client address.
+        "webhook_failure": env.str("FINHUB_WEBHOOK_FAILURE_RATE", default="30/min"),
     },
     # Every endpoint: an authenticated user holding the model permission for the method
     # (view included). Views without a model queryset declare their own permission.
@@ -239,6 +280,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # Every API error with one message: {"detail": ..., "code": ...} (finhub/core/api.py).
+    "EXCEPTION_HANDLER": "finhub.core.api.coded_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FinHub API",
@@ -308,6 +351,10 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
         # django-guid announces every id it generates or clears at INFO: noise.
         "django_guid": {"level": "WARNING"},
+        # httpx logs every request a sync makes at INFO (hundreds per sync of the sandbox):
+        # request detail, shown only with LOG_LEVEL=DEBUG. Failures and retries are logged
+        # by connectors.sync.http at INFO and above.
+        "httpx": {"level": "DEBUG" if LOG_LEVEL.upper() == "DEBUG" else "WARNING"},
     },
 }
 
@@ -323,15 +370,16 @@ FINHUB_ENCRYPTION_KEY = (
 )
 # Push API: records per ingest request and the raw body cap (checked before parsing).
 FINHUB_INGEST_MAX_BODY_BYTES = env.int("FINHUB_INGEST_MAX_BODY_BYTES", default=20 * 1024 * 1024)
-# Every amount is converted to this ISO 4217 currency for reporting (METRICS.md).
+# Every amount is converted to this ISO 4217 currency for reporting (docs/metrics.md,
+# "Conventions").
 FINHUB_REPORTING_CURRENCY = env.str("FINHUB_REPORTING_CURRENCY", default="USD").upper()
 if not (len(FINHUB_REPORTING_CURRENCY) == 3 and FINHUB_REPORTING_CURRENCY.isalpha()):
     raise ImproperlyConfigured(
         f"FINHUB_REPORTING_CURRENCY must be an ISO 4217 code such as USD, "
         f"not {FINHUB_REPORTING_CURRENCY!r}"
     )
-# Metrics engine (METRICS.md §4, §6): gross margin for LTV/payback; the departments (names
-# or codes) whose GL lines are the sales cost of sales ROI.
+# Metrics engine (docs/metrics.md, "CAC, LTV and payback" and "Sales"): gross margin for
+# LTV/payback; the departments (names or codes) whose GL lines are the sales cost of sales ROI.
 FINHUB_GROSS_MARGIN = Decimal(env.str("FINHUB_GROSS_MARGIN", default="0.80"))
 FINHUB_SALES_DEPARTMENTS = env.list("FINHUB_SALES_DEPARTMENTS", default=["Sales"])
 # The attribution model dashboards open with (one of metrics.computations.attribution.MODELS).

@@ -4,16 +4,18 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from finhub.core import views as core_views
+from overview import views as overview_views
 
 api_v1 = [
     path("", include("connectors.api")),
+    path("", include("records.api")),
     path("", include("metrics.api")),
-    path("", include("metrics.metrics_api")),
     path("", include("roadmap.api")),
 ]
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", overview_views.home, name="home"),
+    path("docs/metrics/", core_views.metrics_docs, name="docs-metrics"),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -23,6 +25,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("connectors/", include("connectors.urls")),
-    path("dashboards/", include("metrics.urls")),
+    path("dashboards/", include("dashboards.urls")),
     path("roadmap/", include("roadmap.urls")),
 ]

@@ -1,154 +1,134 @@
-"""Read API of the canonical data: one read-only endpoint per ingestible entity.
+"""The metrics endpoints: ``GET /api/v1/metrics/<report>/`` (defined in docs/metrics.md).
 
-``GET /api/v1/<entity>/`` lists with filters (metrics/filters.py), ``?ordering=`` and
-pagination: cursor pagination for the big, growing tables (stable under inserts, no COUNT),
-page numbers for the small ones. ``GET /api/v1/<entity>/<id>/`` retrieves one. Session users
-need the model's view permission (the default permission classes); API tokens need their
-read grant (connectors.authentication.ApiTokenPrincipal).
+Each endpoint validates its query parameters, then returns the stored snapshot for exactly
+those parameters (metrics/snapshots.py). The nightly and after-sync recomputes store the
+default period (the last 12 full months plus the current month) for every model; a snapshot
+that does not exist yet is computed on demand and stored, so the first request for new
+parameters is slower and later ones read the row. Permission: ``core.view_dashboards``.
 """
 
-from django.db import models
+from __future__ import annotations
+
+from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import viewsets
-from rest_framework.pagination import CursorPagination
-from rest_framework.routers import SimpleRouter
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from connectors.errors import CodedErrorsMixin
-from connectors.serializers import ErrorSerializer
-from metrics import models as m
-from metrics.filters import filterset_for
-from metrics.ingestion.entities import ENTITIES
-from metrics.serializers import (
-    CurrencySerializer,
-    IngestBatchSerializer,
-    RejectedRecordSerializer,
-    serializer_for,
-)
+from finhub.core.api import ErrorSerializer
+from finhub.core.permissions import has_perm
+from metrics import serializers as s
+from metrics.snapshots import Kind, snapshot_get_or_compute
 
-# Tables that grow with every sync: cursor pagination (constant cost per page, no COUNT).
-CURSOR_PAGINATED = frozenset(
-    {"gl_lines", "touchpoints", "campaign_spend", "deals", "subscription_events", "invoices"}
+ON_DEMAND = (
+    " Reads the stored snapshot for these parameters; when none exists it is computed on demand "
+    "and stored (the nightly and after-sync runs precompute the default period for every model)."
+    " Money is in the reporting currency as exact decimal strings; a ratio with a zero "
+    'denominator is "undefined".'
 )
 
 
-class NewestFirstCursorPagination(CursorPagination):
-    """Newest rows first by id (unique, indexed); ``?ordering=`` may choose another order."""
+class MetricView(APIView):
+    """GET a metric snapshot: validate the parameters, read (or compute) the snapshot."""
 
-    ordering = "-id"
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
+    permission_classes = [IsAuthenticated, has_perm("core.view_dashboards")]
+    kind: str = ""
+    params_serializer: type[s.PeriodParamsSerializer] = s.PeriodParamsSerializer
+    output_serializer: type = s.SnapshotSerializer
 
-
-READ_ERRORS = {
-    400: OpenApiResponse(
-        description="An invalid filter value: {parameter: [messages]}.",
-    ),
-    401: OpenApiResponse(ErrorSerializer, description="No credentials, or an invalid token."),
-    403: OpenApiResponse(
-        ErrorSerializer,
-        description="A user without the view permission, or a token without read access.",
-    ),
-    429: OpenApiResponse(
-        ErrorSerializer, description="Throttled per token; Retry-After says when."
-    ),
-}
-READ_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such record.")
-INVALID_CURSOR = OpenApiResponse(ErrorSerializer, description="An invalid cursor.")
+    def get(self, request):
+        params = self.params_serializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        snapshot = snapshot_get_or_compute(kind=self.kind, params=params.to_params())
+        return Response(self.output_serializer(snapshot).data)
 
 
-def _ordering_fields(model: type) -> list[str]:
-    names = ["id"]
-    for field in model._meta.concrete_fields:
-        if isinstance(field, models.DateField | models.DecimalField) or field.name in (
-            "external_id",
-            "name",
-            "code",
-        ):
-            names.append(field.name)
-    return names
+def documented(summary: str, description: str):
+    """Document a metric view's GET from its own parameter and output serializers."""
 
-
-def _select_related(model: type) -> list[str]:
-    return ["source"] if any(f.name == "source" for f in model._meta.concrete_fields) else []
-
-
-def viewset_for(entity: str, model: type) -> type[viewsets.ReadOnlyModelViewSet]:
-    label = model._meta.verbose_name_plural
-    ordering = list(model._meta.ordering or [])
-    if "id" not in ordering and "-id" not in ordering:
-        ordering.append("id")  # a total order, so page-number pages are stable
-    attrs = {
-        "queryset": model.objects.select_related(*_select_related(model)).order_by(*ordering),
-        "serializer_class": serializer_for(model),
-        "filterset_class": filterset_for(model),
-        "ordering_fields": _ordering_fields(model),
-        "__doc__": f"Read {label} ({entity}).",
-    }
-    if entity in CURSOR_PAGINATED:
-        attrs["pagination_class"] = NewestFirstCursorPagination
-    viewset = type(
-        f"{model.__name__}ViewSet", (CodedErrorsMixin, viewsets.ReadOnlyModelViewSet), attrs
-    )
-    serializer = attrs["serializer_class"]
-    return extend_schema_view(
-        list=extend_schema(
+    def decorate(view: type[MetricView]) -> type[MetricView]:
+        schema = extend_schema(
+            summary=summary,
+            description=description + ON_DEMAND,
+            parameters=[view.params_serializer],
             responses={
-                200: serializer(many=True),
-                **READ_ERRORS,
-                **({404: INVALID_CURSOR} if entity in CURSOR_PAGINATED else {}),
+                200: view.output_serializer,
+                400: OpenApiResponse(description="A parameter is invalid; the body names it."),
+                403: OpenApiResponse(
+                    ErrorSerializer, description="Needs the core.view_dashboards permission."
+                ),
             },
-            summary=f"List {label}",
-            description=f"{model.__doc__.strip()}\n\nFilters: see the parameters. "
-            + (
-                "Cursor-paginated: follow `next`; `page_size` up to 1000."
-                if entity in CURSOR_PAGINATED
-                else "Paginated by page number."
-            ),
-            tags=[entity],
-        ),
-        retrieve=extend_schema(
-            responses={200: serializer, **READ_ERRORS, 404: READ_NOT_FOUND},
-            summary=f"Retrieve one of {label}",
-            tags=[entity],
-        ),
-    )(viewset)
+            tags=["metrics"],
+        )
+        return extend_schema_view(get=schema)(view)
+
+    return decorate
 
 
-class CurrencyViewSet(CodedErrorsMixin, viewsets.ReadOnlyModelViewSet):
-    """ISO 4217 currencies FinHub accepts."""
-
-    queryset = m.Currency.objects.all()
-    serializer_class = CurrencySerializer
-    filterset_fields = ["active"]
-    ordering_fields = ["code"]
-
-
-class IngestBatchViewSet(CodedErrorsMixin, viewsets.ReadOnlyModelViewSet):
-    """Who wrote what: one row per ingest request, import, sync or webhook."""
-
-    queryset = m.IngestBatch.objects.select_related("source")
-    serializer_class = IngestBatchSerializer
-    filterset_class = filterset_for(m.IngestBatch)
-    ordering_fields = ["id", "started_at"]
-    pagination_class = NewestFirstCursorPagination
+@documented(
+    "Revenue attribution",
+    "Attributed conversions and revenue per channel or campaign (names) for won deals "
+    "closed in the period, for one model (/docs/metrics/#revenue-attribution), plus the "
+    "(unattributed) row.",
+)
+class AttributionView(MetricView):
+    kind = Kind.ATTRIBUTION
+    params_serializer = s.AttributionParamsSerializer
+    output_serializer = s.snapshot_serializer(s.AttributionResultSerializer)
 
 
-class RejectedRecordViewSet(CodedErrorsMixin, viewsets.ReadOnlyModelViewSet):
-    """Records refused by validation, with their reasons per field."""
+@documented(
+    "Campaign ROI",
+    "Cost (spend in the period), attributed revenue (chosen model), ROI and ROAS per campaign "
+    "or channel (/docs/metrics/#campaign-roi), the cost-missing list, the campaigns with "
+    "spend lacking an ROI and why, and the ROI tracking capability.",
+)
+class CampaignRoiView(MetricView):
+    kind = Kind.CAMPAIGN_ROI
+    params_serializer = s.AttributionParamsSerializer
+    output_serializer = s.snapshot_serializer(s.CampaignRoiResultSerializer)
 
-    queryset = m.RejectedRecord.objects.select_related("source")
-    serializer_class = RejectedRecordSerializer
-    filterset_class = filterset_for(m.RejectedRecord)
-    ordering_fields = ["id", "received_at"]
-    pagination_class = NewestFirstCursorPagination
+
+@documented(
+    "CAC, LTV and payback",
+    "Per month of the period: blended, paid and per-channel CAC, ARPA, LTV (month and "
+    "pooled 12-month churn), LTV:CAC and CAC payback months (/docs/metrics/#cac-ltv-and-payback).",
+)
+class CacView(MetricView):
+    kind = Kind.CAC
+    output_serializer = s.snapshot_serializer(s.CacResultSerializer)
 
 
-router = SimpleRouter()
-for _entity, _spec in ENTITIES.items():
-    router.register(_entity, viewset_for(_entity, _spec.model), basename=_entity)
-router.register("currencies", CurrencyViewSet, basename="currencies")
-router.register("ingest-batches", IngestBatchViewSet, basename="ingest-batches")
-router.register("rejected-records", RejectedRecordViewSet, basename="rejected-records")
+@documented(
+    "Sales analytics",
+    "Pipeline by month and stage, win rate, average deal size, sales cycle, quota "
+    "attainment per rep and team, sales ROI and sales-finance consistency with the "
+    "mismatching deals (/docs/metrics/#sales).",
+)
+class SalesView(MetricView):
+    kind = Kind.SALES
+    output_serializer = s.snapshot_serializer(s.SalesResultSerializer)
 
-urlpatterns = router.urls
+
+@documented(
+    "Budget vs actual",
+    "Actual, budget (chosen or current version), variance, variance %, favourable and "
+    "full-year outturn per account, account type, department or campaign and account "
+    "type, with totals per account type added before rounding. The budget of a month the "
+    "period covers in part is pro-rated by days; the outturn counts the months up to the "
+    "last closed one (closed_through); ledger lines whose account is pending are the type "
+    "unclassified (/docs/metrics/#budget-vs-actual).",
+)
+class BudgetVarianceView(MetricView):
+    kind = Kind.BUDGET_VARIANCE
+    params_serializer = s.BudgetVarianceParamsSerializer
+    output_serializer = s.snapshot_serializer(s.BudgetVarianceResultSerializer)
+
+
+urlpatterns = [
+    path("metrics/attribution/", AttributionView.as_view(), name="metrics-attribution"),
+    path("metrics/campaign-roi/", CampaignRoiView.as_view(), name="metrics-campaign-roi"),
+    path("metrics/cac/", CacView.as_view(), name="metrics-cac"),
+    path("metrics/sales/", SalesView.as_view(), name="metrics-sales"),
+    path("metrics/budget-variance/", BudgetVarianceView.as_view(), name="metrics-budget-variance"),
+]

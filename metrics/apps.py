@@ -1,13 +1,18 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class MetricsConfig(AppConfig):
-    """The canonical financial data and the metrics computed from it."""
+    """The metrics engine: reports computed from the canonical records, stored as snapshots."""
 
     name = "metrics"
 
-    def ready(self):
-        from metrics.currencies import currencies_ensure
+    def ready(self) -> None:
+        from records.signals import records_synced
 
-        post_migrate.connect(currencies_ensure, sender=self)
+        records_synced.connect(_recompute_after_sync, dispatch_uid="metrics-after-sync")
+
+
+def _recompute_after_sync(sender: object, *, connector_id: int, **kwargs: object) -> None:
+    from metrics.services import metrics_recompute_after_sync
+
+    metrics_recompute_after_sync(connector_id=connector_id)

@@ -3,13 +3,15 @@
 Set-based: every function issues a fixed number of queries whatever the data size, reads
 plain tuples (``values_list`` / ``iterator``) and aggregates in SQL where the result is a sum.
 Money is converted to ``settings.FINHUB_REPORTING_CURRENCY`` at the FX rate of the
-transaction's date (METRICS.md preamble) with :class:`metrics.computations.fx.FxRates`;
-aggregates are therefore grouped by currency *and* date before conversion.
+transaction's date (docs/metrics.md, "Conventions") by a :class:`finhub.core.money.Converter`, which
+lists what has no rate; aggregates are therefore grouped by currency *and* date before
+conversion.
 
-Group keys (METRICS.md §1): channels and campaigns are reported by **name** (what people read
-on a dashboard; names are unique per source in practice). A touchpoint's channel is its own
-channel, else its campaign's channel; a touchpoint without either is grouped under
-``NO_CHANNEL`` / ``NO_CAMPAIGN``. A NULL reference (still pending) counts as "not linked".
+Group keys (docs/metrics.md, "Channels and campaigns"): channels and campaigns are reported
+by **name** (what people read on a dashboard; names are unique per source in practice). A
+touchpoint's channel is its own channel, else its campaign's channel; a touchpoint without
+either is grouped under ``NO_CHANNEL`` / ``NO_CAMPAIGN``. A NULL reference (still pending)
+counts as "not linked".
 """
 
 from __future__ import annotations
@@ -21,13 +23,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
-from metrics import models as m
-from metrics.computations.attribution import Conversion, Touchpoint
-from metrics.computations.fx import FxRates, MissingRateError
+from finhub.core.money import Converter, FxRates, MissingRate
+from metrics.computations.attribution import (
+    DEFAULT_LOOKBACK,
+    GROUP_BY_CAMPAIGN,
+    GROUP_BY_CHANNEL,
+    Conversion,
+    Touchpoint,
+)
 from metrics.computations.subscriptions import SubscriptionEvent
+from records import models as m
 
 NO_CHANNEL = "(no channel)"
 NO_CAMPAIGN = "(no campaign)"
@@ -61,19 +69,10 @@ def fx_rates(*, start: dt.date, end: dt.date) -> FxRates:
     return FxRates(reporting_currency(), rows.iterator(chunk_size=5000))
 
 
-def convert_rows(
-    rows: Iterable[tuple[str, dt.date, Decimal]], rates: FxRates
-) -> tuple[Decimal, list[dict]]:
-    """Σ of ``(currency, date, amount)`` in the reporting currency; rows without a rate are
-    left out and listed (METRICS.md: no fallback to another date's rate)."""
-    total = Decimal(0)
-    missing: list[dict] = []
-    for currency, day, amount in rows:
-        try:
-            total += rates.convert(amount, currency, day)
-        except MissingRateError:
-            missing.append({"currency": currency, "date": day.isoformat(), "amount": amount})
-    return total, missing
+def converter(*, start: dt.date, end: dt.date) -> Converter:
+    """Converts into the reporting currency at the rates of ``start``…``end`` and lists what
+    has no rate (no fallback to another date's rate)."""
+    return Converter(fx_rates(start=start, end=end))
 
 
 def channel_names() -> dict[int, str]:
@@ -89,7 +88,7 @@ def campaign_names_and_channels() -> tuple[dict[int, str], dict[int, int | None]
     return names, channels
 
 
-# --- attribution (METRICS.md §1) -----------------------------------------------------------
+# --- attribution ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -99,7 +98,7 @@ class AttributionInputs:
     touchpoints: list[Touchpoint]
     conversions: list[Conversion]
     #: Won deals left out because their amount has no FX rate on the close date.
-    missing_fx: list[dict]
+    missing_fx: list[MissingRate]
     #: deal id -> (external id, amount in the reporting currency)
     deals: dict[int, tuple[str, Decimal]]
 
@@ -127,16 +126,12 @@ def attribution_inputs(
     reported as unattributed, never dropped. Five queries.
     """
     low, high = period_bounds(start, end)
-    rates = fx_rates(start=start, end=end)
+    convert = converter(start=start, end=end)
     conversions: list[Conversion] = []
-    missing_fx: list[dict] = []
     deals: dict[int, tuple[str, Decimal]] = {}
     for pk, external_id, contact_id, closed_at, amount, currency in won_deals(start=start, end=end):
-        day = local_date(closed_at)
-        try:
-            value = rates.convert(amount, currency, day)
-        except MissingRateError:
-            missing_fx.append({"deal": external_id, "currency": currency, "date": day.isoformat()})
+        value = convert(amount, currency, local_date(closed_at), deal=external_id)
+        if value is None:
             continue
         deals[pk] = (external_id, value)
         contact = contact_id if contact_id is not None else ("unlinked-deal", pk)
@@ -164,7 +159,7 @@ def attribution_inputs(
                 campaigns.get(campaign_id, NO_CAMPAIGN),
             )
         )
-    return AttributionInputs(touchpoints, conversions, missing_fx, deals)
+    return AttributionInputs(touchpoints, conversions, convert.missing, deals)
 
 
 def erp_revenue_by_deal(*, start: dt.date, end: dt.date, deal_currency: dict[int, str]) -> dict:
@@ -191,17 +186,20 @@ def erp_revenue_by_deal(*, start: dt.date, end: dt.date, deal_currency: dict[int
     for deal_id, currency, day, total in totals:
         by_deal[deal_id].append((currency, day, total))
     result: dict[int, tuple[str, Decimal | None]] = {}
-    rates: FxRates | None = None
+    convert: Converter | None = None
     for deal_id, rows in by_deal.items():
         own = deal_currency.get(deal_id)
         if all(currency == own for currency, _d, _t in rows):
             result[deal_id] = (own, sum((t for _c, _d, t in rows), Decimal(0)))
             continue
-        if rates is None:
+        if convert is None:
             days = [day for rows_ in by_deal.values() for _c, day, _t in rows_]
-            rates = fx_rates(start=min(days), end=max(days))
-        total, missing = convert_rows(rows, rates)
-        result[deal_id] = ("reporting", None if missing else total)
+            convert = converter(start=min(days), end=max(days))
+        values = [convert(total, currency, day) for currency, day, total in rows]
+        result[deal_id] = (
+            "reporting",
+            None if None in values else sum((v for v in values if v is not None), Decimal(0)),
+        )
     return result
 
 
@@ -215,10 +213,12 @@ def freshness(*models: type) -> dt.datetime | None:
     return latest
 
 
-# --- campaign spend (METRICS.md §2, §4) ----------------------------------------------------
+# --- campaign spend --------------------------------------------------------------------------
 
 
-def spend_by_campaign(*, start: dt.date, end: dt.date) -> tuple[dict, Decimal, list[dict]]:
+def spend_by_campaign(
+    *, start: dt.date, end: dt.date
+) -> tuple[dict[int, Decimal], Decimal, list[MissingRate]]:
     """Spend per campaign id in the period, in the reporting currency (SUM in SQL per
     campaign, currency and day). Returns ``(by campaign id, spend of unlinked rows, missing
     FX rows)``; spend whose campaign is still pending is reported apart, not dropped."""
@@ -229,30 +229,35 @@ def spend_by_campaign(*, start: dt.date, end: dt.date) -> tuple[dict, Decimal, l
         .order_by()
         .values_list("campaign_id", "currency_id", "date", "total")
     )
-    rates = fx_rates(start=start, end=end)
+    convert = converter(start=start, end=end)
     by_campaign: dict[int, Decimal] = defaultdict(Decimal)
     unlinked = Decimal(0)
-    missing: list[dict] = []
     for campaign_id, currency, day, total in rows:
-        try:
-            value = rates.convert(total, currency, day)
-        except MissingRateError:
-            missing.append({"currency": currency, "date": day.isoformat(), "amount": total})
+        value = convert(total, currency, day)
+        if value is None:
             continue
         if campaign_id is None:
             unlinked += value
         else:
             by_campaign[campaign_id] += value
-    return dict(by_campaign), unlinked, missing
+    return dict(by_campaign), unlinked, convert.missing
 
 
-# --- budget vs actual (METRICS.md §5) ------------------------------------------------------
+# --- budget vs actual ------------------------------------------------------------------------
 
+#: Grouping -> the (key, label) field pairs a budget-vs-actual row is grouped by.
 BUDGET_GROUPINGS = {
     "account": ("account__code", "account__name"),
     "account_type": ("account__type", "account__type"),
     "department": ("department__code", "department__name"),
     "campaign": ("campaign__external_id", "campaign__name"),
+    # Department x account: the executive page's department filter reads one row set.
+    "department_account": (
+        "department__code",
+        "department__name",
+        "account__code",
+        "account__name",
+    ),
 }
 
 
@@ -269,60 +274,68 @@ def budget_versions(*, start: dt.date, end: dt.date, budget_id: int | None) -> l
 
 
 def ledger_totals(*, start: dt.date, end: dt.date, group_by: str) -> list[tuple]:
-    """Σ GL amount per (group key, group label, account type, currency, day) in the period:
+    """Σ GL amount per (group keys and labels, account type, currency, day) in the period:
     ``GROUP BY`` in SQL (served by the ``posting_date, account, department`` index). Lines
-    whose account is still pending have no type and are left out of budget vs actual."""
-    key, label = BUDGET_GROUPINGS[group_by]
+    whose account is still pending come with no account (key, label and type None): they
+    still count in the department and period totals, as unclassified."""
+    fields = (*BUDGET_GROUPINGS[group_by], "account__type", "currency_id", "posting_date")
     return list(
-        m.GLLine.objects.filter(
-            posting_date__gte=start, posting_date__lte=end, account__isnull=False
-        )
-        .values(key, label, "account__type", "currency_id", "posting_date")
+        m.GLLine.objects.filter(posting_date__gte=start, posting_date__lte=end)
+        .values(*fields)
         .annotate(total=Sum("amount"))
         .order_by()
-        .values_list(key, label, "account__type", "currency_id", "posting_date", "total")
+        .values_list(*fields, "total")
     )
 
 
 def budget_totals(
     *, start: dt.date, end: dt.date, group_by: str, budget_ids: list[int]
 ) -> list[tuple]:
-    """Σ budget amount per (group key, label, account type, currency, month) of the chosen
-    versions for the months ``start``…``end`` touches (``GROUP BY`` in SQL)."""
-    key, label = BUDGET_GROUPINGS[group_by]
+    """Σ budget amount per (group keys and labels, account type, currency, month) of the
+    chosen versions for the months ``start``…``end`` touches (``GROUP BY`` in SQL); lines
+    whose account is pending come with no account, like ``ledger_totals``."""
+    fields = (*BUDGET_GROUPINGS[group_by], "account__type", "currency_id", "month")
     return list(
         m.BudgetLine.objects.filter(
-            budget_id__in=budget_ids,
-            month__gte=start.replace(day=1),
-            month__lte=end,
-            account__isnull=False,
+            budget_id__in=budget_ids, month__gte=start.replace(day=1), month__lte=end
         )
-        .values(key, label, "account__type", "currency_id", "month")
+        .values(*fields)
         .annotate(total=Sum("amount"))
         .order_by()
-        .values_list(key, label, "account__type", "currency_id", "month", "total")
+        .values_list(*fields, "total")
     )
 
 
-# --- sales (METRICS.md §6) -----------------------------------------------------------------
+# --- sales -----------------------------------------------------------------------------------
 
 
-def deal_outcomes(*, start: dt.date, end: dt.date) -> dict[str, int]:
-    """Won and lost deals closed in the period, counted in SQL."""
+def _deals(team_id: int | None) -> QuerySet:
+    """Every deal, or one sales team's (its reps' deals)."""
+    deals = m.Deal.objects.all()
+    return deals if team_id is None else deals.filter(rep__team_id=team_id)
+
+
+def deal_outcomes(*, start: dt.date, end: dt.date, team_id: int | None = None) -> dict[str, int]:
+    """Won and lost deals closed in the period (of one team), counted in SQL."""
     low, high = period_bounds(start, end)
-    counts = m.Deal.objects.filter(closed_at__gte=low, closed_at__lt=high).aggregate(
-        won=Count("id", filter=Q(status=m.Deal.Status.WON)),
-        lost=Count("id", filter=Q(status=m.Deal.Status.LOST)),
+    counts = (
+        _deals(team_id)
+        .filter(closed_at__gte=low, closed_at__lt=high)
+        .aggregate(
+            won=Count("id", filter=Q(status=m.Deal.Status.WON)),
+            lost=Count("id", filter=Q(status=m.Deal.Status.LOST)),
+        )
     )
     return {"won": counts["won"] or 0, "lost": counts["lost"] or 0}
 
 
-def won_deal_details(*, start: dt.date, end: dt.date) -> list[tuple]:
-    """Won deals closed in the period with what sales analytics needs: ``(id, external_id,
-    name, opened_at, closed_at, amount, currency, rep_id, team_id)``."""
+def won_deal_details(*, start: dt.date, end: dt.date, team_id: int | None = None) -> list[tuple]:
+    """Won deals closed in the period (of one team) with what sales analytics needs: ``(id,
+    external_id, name, opened_at, closed_at, amount, currency, rep_id, team_id)``."""
     low, high = period_bounds(start, end)
     return list(
-        m.Deal.objects.filter(status=m.Deal.Status.WON, closed_at__gte=low, closed_at__lt=high)
+        _deals(team_id)
+        .filter(status=m.Deal.Status.WON, closed_at__gte=low, closed_at__lt=high)
         .order_by("id")
         .values_list(
             "id",
@@ -338,12 +351,13 @@ def won_deal_details(*, start: dt.date, end: dt.date) -> list[tuple]:
     )
 
 
-def pipeline_totals(*, start: dt.date, end: dt.date) -> list[tuple]:
-    """Deals opened in the period: count and Σ amount per (stage, status, currency, opening
-    day), aggregated in SQL."""
+def pipeline_totals(*, start: dt.date, end: dt.date, team_id: int | None = None) -> list[tuple]:
+    """Deals opened in the period (of one team): count and Σ amount per (stage, status,
+    currency, opening day), aggregated in SQL."""
     low, high = period_bounds(start, end)
     return list(
-        m.Deal.objects.filter(opened_at__gte=low, opened_at__lt=high)
+        _deals(team_id)
+        .filter(opened_at__gte=low, opened_at__lt=high)
         .values("stage", "status", "currency_id", "opened_at__date")
         .annotate(deals=Count("id"), total=Sum("amount"))
         .order_by()
@@ -351,13 +365,14 @@ def pipeline_totals(*, start: dt.date, end: dt.date) -> list[tuple]:
     )
 
 
-def quotas(*, start: dt.date, end: dt.date) -> list[tuple]:
-    """Quotas whose period lies within ``[start, end]``: ``(id, rep_id, rep name, team_id,
-    team name, period_start, period_end, amount, currency)``."""
+def quotas(*, start: dt.date, end: dt.date, team_id: int | None = None) -> list[tuple]:
+    """Quotas (of one team's reps) whose period lies within ``[start, end]``: ``(id, rep_id,
+    rep name, team_id, team name, period_start, period_end, amount, currency)``."""
+    quotas = m.Quota.objects.filter(rep__isnull=False, period_start__gte=start, period_end__lte=end)
+    if team_id is not None:
+        quotas = quotas.filter(rep__team_id=team_id)
     return list(
-        m.Quota.objects.filter(rep__isnull=False, period_start__gte=start, period_end__lte=end)
-        .order_by("period_start", "id")
-        .values_list(
+        quotas.order_by("period_start", "id").values_list(
             "id",
             "rep_id",
             "rep__name",
@@ -369,6 +384,10 @@ def quotas(*, start: dt.date, end: dt.date) -> list[tuple]:
             "currency_id",
         )
     )
+
+
+def sales_team_name(team_id: int) -> str:
+    return m.SalesTeam.objects.filter(pk=team_id).values_list("name", flat=True).first() or ""
 
 
 def sales_cost_rows(*, start: dt.date, end: dt.date) -> list[tuple]:
@@ -390,10 +409,10 @@ def sales_cost_rows(*, start: dt.date, end: dt.date) -> list[tuple]:
     )
 
 
-# --- CAC (METRICS.md §3, §4) ---------------------------------------------------------------
+# --- subscriptions and CAC -------------------------------------------------------------------
 
 
-def subscription_events(*, end: dt.date) -> tuple[list[SubscriptionEvent], list[dict]]:
+def subscription_events(*, end: dt.date) -> tuple[list[SubscriptionEvent], list[MissingRate]]:
     """Every linked customer's subscription events up to ``end`` (the whole history: new vs
     reactivation and the pooled churn need it), MRR converted at the event date."""
     rows = (
@@ -404,15 +423,13 @@ def subscription_events(*, end: dt.date) -> tuple[list[SubscriptionEvent], list[
     events = list(rows.iterator(chunk_size=10000))
     if not events:
         return [], []
-    rates = fx_rates(start=events[0][1], end=end)
+    convert = converter(start=events[0][1], end=end)
     converted: list[SubscriptionEvent] = []
-    missing: list[dict] = []
     for customer_id, day, mrr, currency in events:
-        try:
-            converted.append(SubscriptionEvent(customer_id, day, rates.convert(mrr, currency, day)))
-        except MissingRateError:
-            missing.append({"currency": currency, "date": day.isoformat(), "amount": mrr})
-    return converted, missing
+        value = convert(mrr, currency, day)
+        if value is not None:
+            converted.append(SubscriptionEvent(customer_id, day, value))
+    return converted, convert.missing
 
 
 def sales_marketing_cost_rows(*, start: dt.date, end: dt.date) -> list[tuple]:
@@ -453,3 +470,253 @@ def acquisition_channels() -> dict[int, str]:
 def paid_channel_names() -> list[str]:
     """Paid channels are configuration: the ``Channel.is_paid`` flag."""
     return list(m.Channel.objects.filter(is_paid=True).values_list("name", flat=True))
+
+
+# --- dashboards: filter options and the records behind a figure (drill-downs) ---------------
+
+#: Deal statuses and account types with their labels (drill-down tables show the labels).
+DEAL_WON, DEAL_LOST = m.Deal.Status.WON, m.Deal.Status.LOST
+DEAL_STATUS_LABELS = dict(m.Deal.Status.choices)
+ACCOUNT_TYPE_LABELS = dict(m.Account.Type.choices)
+
+
+def departments() -> list[tuple[int, str, str]]:
+    """``(id, name, code)`` of every department, by name."""
+    return list(m.Department.objects.order_by("name", "id").values_list("id", "name", "code"))
+
+
+def channels() -> list[tuple[int, str, bool]]:
+    """``(id, name, is_paid)`` of every channel, by name."""
+    return list(m.Channel.objects.order_by("name", "id").values_list("id", "name", "is_paid"))
+
+
+def campaigns() -> list[tuple[int, str, int | None]]:
+    """``(id, name, channel id)`` of every campaign, by name."""
+    return list(m.Campaign.objects.order_by("name", "id").values_list("id", "name", "channel_id"))
+
+
+def sales_teams() -> list[tuple[int, str]]:
+    """``(id, name)`` of every sales team, by name."""
+    return list(m.SalesTeam.objects.order_by("name", "id").values_list("id", "name"))
+
+
+def campaign_channel_names() -> dict[str, str]:
+    """Campaign name → its channel's name (``NO_CHANNEL`` when it has none)."""
+    return {
+        name: channel or NO_CHANNEL
+        for name, channel in m.Campaign.objects.order_by().values_list("name", "channel__name")
+    }
+
+
+def channel_ids() -> dict[str, int]:
+    """Channel name → id (the report rows are keyed by name)."""
+    return dict(m.Channel.objects.values_list("name", "id"))
+
+
+def sales_rep_ids(names: Iterable[str]) -> dict[str, int]:
+    """Rep name → id for the named reps (the report rows are keyed by name)."""
+    return {
+        name: pk
+        for pk, name in m.SalesRep.objects.filter(name__in=set(names)).values_list("id", "name")
+    }
+
+
+def sales_rep_name(rep_id: int) -> str | None:
+    return m.SalesRep.objects.filter(pk=rep_id).values_list("name", flat=True).first()
+
+
+def gl_lines(
+    *,
+    start: dt.date,
+    end: dt.date,
+    department_id: int | None = None,
+    no_department: bool = False,
+    account_code: str = "",
+    account_types: Iterable[str] | None = None,
+    sales_marketing: bool = False,
+    pending_account: bool = False,
+) -> QuerySet:
+    """GL lines posted in the period, narrowed to a department (or none), an account, some
+    account types, the sales and marketing (CAC cost) accounts, or the lines whose account
+    reference is still pending (unclassified)."""
+    lines = m.GLLine.objects.filter(posting_date__gte=start, posting_date__lte=end)
+    if department_id is not None:
+        lines = lines.filter(department_id=department_id)
+    elif no_department:
+        lines = lines.filter(department__isnull=True)
+    if account_code:
+        lines = lines.filter(account__code=account_code)
+    if account_types is not None:
+        lines = lines.filter(account__type__in=list(account_types))
+    if sales_marketing:
+        lines = lines.filter(account__is_sales_marketing=True)
+    if pending_account:
+        lines = lines.filter(account__isnull=True)
+    return lines
+
+
+def gl_line_rows(lines: QuerySet) -> QuerySet:
+    """The drill-down rows of GL lines, newest first: ``(posting_date, account code, account
+    name, account type, department name, description, amount, currency, external id)``."""
+    return lines.order_by("-posting_date", "-id").values_list(
+        "posting_date",
+        "account__code",
+        "account__name",
+        "account__type",
+        "department__name",
+        "description",
+        "amount",
+        "currency_id",
+        "external_id",
+    )
+
+
+def gl_line_day_sums(lines: QuerySet) -> list[tuple[str, dt.date, Decimal, int]]:
+    """``(currency, posting date, Σ amount, lines)`` of the GL lines: what converting them
+    into the reporting currency at each line's date needs, in one ``GROUP BY``."""
+    return list(
+        lines.order_by()
+        .values("currency_id", "posting_date")
+        .annotate(total=Sum("amount"), lines=Count("id"))
+        .values_list("currency_id", "posting_date", "total", "lines")
+    )
+
+
+def gl_line_sums(lines: QuerySet) -> list[tuple[str, Decimal, int]]:
+    """``(currency, Σ amount, lines)`` of the GL lines per currency."""
+    return list(
+        lines.order_by()
+        .values("currency_id")
+        .annotate(total=Sum("amount"), lines=Count("id"))
+        .values_list("currency_id", "total", "lines")
+    )
+
+
+def closed_deals(
+    *,
+    start: dt.date,
+    end: dt.date,
+    rep_id: int | None = None,
+    stage: str | None = None,
+    status: str | None = None,
+    team_id: int | None = None,
+) -> QuerySet:
+    """The deals behind a sales figure, newest first, as dicts: a stage → deals opened in
+    the period at that stage (``""`` = no stage); otherwise deals closed in the period, of
+    one rep and/or one status (won / lost). Optionally of one team."""
+    low, high = period_bounds(start, end)
+    deals = _deals(team_id)
+    if stage is not None:
+        deals = deals.filter(opened_at__gte=low, opened_at__lt=high, stage=stage)
+    else:
+        deals = deals.filter(closed_at__gte=low, closed_at__lt=high).exclude(
+            status=m.Deal.Status.OPEN
+        )
+    if rep_id is not None:
+        deals = deals.filter(rep_id=rep_id)
+    if status is not None:
+        deals = deals.filter(status=status)
+    return deals.order_by(F("closed_at").desc(nulls_last=True), "-opened_at", "-id").values(
+        "id",
+        "external_id",
+        "name",
+        "stage",
+        "status",
+        "opened_at",
+        "closed_at",
+        "amount",
+        "currency_id",
+        rep_name=F("rep__name"),
+        team_name=F("rep__team__name"),
+    )
+
+
+def group_touchpoints_q(*, group_by: str, key: str, prefix: str = "") -> Q:
+    """The touchpoints an attribution row groups (the rules of :func:`attribution_inputs`):
+    a campaign by name, or ``NO_CAMPAIGN``; a channel by the touchpoint's channel, else its
+    campaign's channel, or ``NO_CHANNEL``."""
+    p = prefix
+    if group_by == GROUP_BY_CAMPAIGN:
+        if key == NO_CAMPAIGN:
+            return Q(**{f"{p}campaign__isnull": True})
+        return Q(**{f"{p}campaign__name": key})
+    if group_by != GROUP_BY_CHANNEL:
+        raise ValueError(f"unknown group_by {group_by!r}")
+    if key == NO_CHANNEL:
+        return Q(**{f"{p}channel__isnull": True}) & (
+            Q(**{f"{p}campaign__isnull": True}) | Q(**{f"{p}campaign__channel__isnull": True})
+        )
+    return Q(**{f"{p}channel__name": key}) | Q(
+        **{f"{p}channel__isnull": True, f"{p}campaign__channel__name": key}
+    )
+
+
+def attributed_deals(
+    *,
+    group_by: str,
+    key: str,
+    start: dt.date,
+    end: dt.date,
+    lookback: dt.timedelta = DEFAULT_LOOKBACK,
+) -> QuerySet:
+    """Won deals closed in the period that the group's touchpoints helped convert: the deal's
+    contact has a touchpoint of the group within the lookback before the close (docs/metrics.md,
+    "Conversions and eligible touchpoints"). Rows as dicts, newest close first (an ``EXISTS``
+    per deal, served by the ``contact, occurred_at`` touchpoint index)."""
+    low, high = period_bounds(start, end)
+    touched = m.Touchpoint.objects.filter(
+        group_touchpoints_q(group_by=group_by, key=key),
+        contact_id=OuterRef("contact_id"),
+        occurred_at__lte=OuterRef("closed_at"),
+        occurred_at__gte=OuterRef("closed_at") - lookback,
+    )
+    return (
+        m.Deal.objects.filter(
+            Exists(touched),
+            status=m.Deal.Status.WON,
+            closed_at__gte=low,
+            closed_at__lt=high,
+        )
+        .order_by("-closed_at", "-id")
+        .values(
+            "id",
+            "external_id",
+            "name",
+            "closed_at",
+            "amount",
+            "currency_id",
+            "stage",
+            contact_name=F("contact__name"),
+            rep_name=F("rep__name"),
+        )
+    )
+
+
+def group_touchpoints(
+    *,
+    group_by: str,
+    key: str,
+    start: dt.date,
+    end: dt.date,
+    lookback: dt.timedelta = DEFAULT_LOOKBACK,
+) -> QuerySet:
+    """The group's touchpoints the attribution of the period reads: from ``start - lookback``
+    to the end of the period, newest first."""
+    low, high = period_bounds(start, end)
+    return (
+        m.Touchpoint.objects.filter(
+            group_touchpoints_q(group_by=group_by, key=key),
+            occurred_at__gte=low - lookback,
+            occurred_at__lt=high,
+        )
+        .order_by("-occurred_at", "-id")
+        .values(
+            "id",
+            "external_id",
+            "occurred_at",
+            "type",
+            contact_name=F("contact__name"),
+            campaign_name=F("campaign__name"),
+            channel_name=F("channel__name"),
+        )
+    )

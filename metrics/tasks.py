@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
-from metrics.dashboards.snapshots import dashboard_snapshots_warm
 from metrics.services import metrics_compute_all
+from metrics.snapshots import snapshots_warm
 
 
 # acks_late: a worker lost mid-run leaves the message for another one (recomputing is
@@ -18,7 +18,7 @@ def compute_metrics(connector_id: int | None = None) -> dict:
     every source, so any sync changes them).
     """
     summary = metrics_compute_all()
-    warmed = dashboard_snapshots_warm()
+    warmed = snapshots_warm()
     return {
         **{key: str(value) for key, value in summary.items()},
         "dashboard_snapshots": str(warmed["snapshots"]),

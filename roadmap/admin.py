@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import DeletedObject
@@ -178,19 +179,40 @@ class ChecklistItemAdmin(RoadmapImportExportAdmin):
         "due_date",
         "status",
         "attention",
+        "evidence",
         "completed_by",
         "completed_at",
     )
     list_editable = ("status",)
-    list_filter = ("phase", "status", "kind", "owner", OverdueFilter)
+    list_filter = ("phase", "status", "kind", "owner", "evidence_state", OverdueFilter)
     list_select_related = ("phase", "owner", "completed_by")
     search_fields = ("title", "key", "notes")
-    readonly_fields = ("completed_by", "completed_at", "updated_at")
-    actions = ["mark_done", "mark_in_progress", "mark_blocked", "mark_todo"]
+    readonly_fields = (
+        "completed_by",
+        "completed_at",
+        "updated_at",
+        "evidence_state",
+        "evidence_found",
+        "evidence_checked_at",
+        "evidence_verified_since",
+    )
+    actions = ["mark_done", "mark_in_progress", "mark_blocked", "mark_todo", "check_evidence"]
     list_per_page = 50
     fieldsets = (
         (None, {"fields": ("programme", "kind", "phase", "key", "title", "order")}),
         ("Tracking", {"fields": ("owner", "due_date", "status", "evidence_url", "notes")}),
+        (
+            "Evidence checked by FinHub",
+            {
+                "fields": (
+                    "evidence_check",
+                    "evidence_state",
+                    "evidence_found",
+                    "evidence_checked_at",
+                    "evidence_verified_since",
+                )
+            },
+        ),
         ("Completion", {"fields": ("completed_by", "completed_at", "updated_at")}),
     )
 
@@ -211,8 +233,35 @@ class ChecklistItemAdmin(RoadmapImportExportAdmin):
             return "Done"
         return None
 
+    @display(
+        description="Evidence",
+        ordering="evidence_state",
+        label={"Verified": "success", "Not verified yet": "warning"},
+    )
+    def evidence(self, obj):
+        return obj.get_evidence_state_display() or None
+
+    @display(description="Evidence found")
+    def evidence_found(self, obj):
+        if not obj.evidence_summary:
+            return "—"
+        if not obj.evidence_link:
+            return obj.evidence_summary
+        return format_html('{} <a href="{}">See it</a>', obj.evidence_summary, obj.evidence_link)
+
     def save_model(self, request, obj, form, change):
         services.checklist_item_save(item=obj, user=request.user)
+
+    @admin.action(description="Check the evidence of every item now", permissions=["change"])
+    def check_evidence(self, request, queryset):
+        # Every item at once (one read, one write): the selection only starts it.
+        result = services.checklist_evidence_refresh_now()
+        done = f"; marked done: {', '.join(result.completed)}" if result.completed else ""
+        self.message_user(
+            request,
+            f"Evidence checked for {result.checked} item(s), {result.verified} verified{done}.",
+            messages.SUCCESS,
+        )
 
     def _set_status(self, request, queryset, status):
         changed = services.checklist_items_status_set(
@@ -281,7 +330,7 @@ class RiskAdmin(RoadmapImportExportAdmin):
 
 class MeasurementInline(TabularInline):
     model = Measurement
-    fields = ("measured_at", "value", "source", "note", "recorded_by")
+    fields = ("measured_at", "value", "period", "source", "note", "recorded_by")
     readonly_fields = ("recorded_by",)
     extra = 0
     ordering = ("-measured_at", "-pk")
@@ -329,7 +378,7 @@ class SuccessMetricAdmin(RoadmapAdmin):
 
 @admin.register(Measurement)
 class MeasurementAdmin(RoadmapAdmin):
-    list_display = ("metric", "value", "measured_at", "source", "recorded_by")
+    list_display = ("metric", "value", "period", "measured_at", "source", "recorded_by")
     list_filter = ("metric", "source")
     list_select_related = ("metric", "recorded_by")
     search_fields = ("metric__key", "metric__name", "note")

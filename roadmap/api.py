@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -133,7 +133,17 @@ class MeasurementViewSet(
             return MeasurementCreateSerializer
         return MeasurementSerializer
 
-    @extend_schema(request=MeasurementCreateSerializer, responses={201: MeasurementSerializer})
+    @extend_schema(
+        request=MeasurementCreateSerializer,
+        responses={
+            201: MeasurementSerializer,
+            200: OpenApiResponse(
+                MeasurementSerializer,
+                description="An automatic source sent the value its latest measurement of "
+                "that period already has: nothing recorded, that measurement returned.",
+            ),
+        },
+    )
     def create(self, request, *args, **kwargs):
         data = MeasurementCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -147,7 +157,8 @@ class MeasurementViewSet(
             measurement = services.measurement_record(recorded_by=request.user, **fields)
         except DjangoValidationError as exc:
             raise _django_error_to_drf(exc) from exc
-        return Response(MeasurementSerializer(measurement).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_201_CREATED if measurement.recorded else status.HTTP_200_OK
+        return Response(MeasurementSerializer(measurement).data, status=code)
 
 
 router = SimpleRouter()

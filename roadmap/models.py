@@ -14,6 +14,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from roadmap.evidence import evidence_check_choices
+
 SCORE_MIN, SCORE_MAX = 1, 5
 SOURCE_RE = r"^(manual|auto:[a-z0-9_.:-]+)$"
 
@@ -122,6 +124,11 @@ class ChecklistItem(models.Model):
         BLOCKED = "blocked", "Blocked"
         NOT_APPLICABLE = "not_applicable", "Not applicable"
 
+    class EvidenceState(models.TextChoices):
+        VERIFIED = "verified", "Verified"
+        MISSING = "missing", "Not verified yet"
+        UNAVAILABLE = "unavailable", "Not checkable by FinHub"
+
     # Statuses that close an item: it can no longer be overdue.
     CLOSED = (Status.DONE, Status.NOT_APPLICABLE)
 
@@ -159,8 +166,27 @@ class ChecklistItem(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     evidence_url = models.URLField("evidence link", max_length=500, blank=True)
     notes = models.TextField(blank=True)
+    # Evidence FinHub checks itself (roadmap/evidence.py): the check's key, and its last
+    # answer, refreshed by a periodic task (overview.evidence). A first "verified" marks
+    # the item done; the item's own status stays the project manager's to change.
+    evidence_check = models.CharField(
+        max_length=64,
+        blank=True,
+        choices=evidence_check_choices,
+        help_text="What FinHub checks to verify this item by itself (empty: ticked by hand).",
+    )
+    evidence_state = models.CharField(
+        max_length=12, choices=EvidenceState.choices, blank=True, editable=False
+    )
+    evidence_summary = models.CharField(max_length=300, blank=True, editable=False)
+    evidence_link = models.CharField(
+        "link to the evidence", max_length=200, blank=True, editable=False
+    )
+    evidence_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    evidence_verified_since = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    # The check time changes on every refresh: not a change anyone needs in the history.
+    history = HistoricalRecords(excluded_fields=["evidence_checked_at"])
 
     class Meta:
         # Pre-implementation items (no phase) first on every database.
@@ -343,6 +369,10 @@ class Measurement(models.Model):
         related_name="+",
     )
     note = models.CharField(max_length=500, blank=True)
+    # What the value is about: a day ("2026-11-27"), a month ("2026-10"), a range. An automatic
+    # source records a value again only when the value or its period changes, so a sync every
+    # 15 minutes does not write the same figure 96 times a day (roadmap.services).
+    period = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 

@@ -8,13 +8,23 @@ Changing a title here does not rename an existing row: the database is the truth
 from dataclasses import dataclass
 from decimal import Decimal
 
+from finhub.core.roles import FINANCE_VIEWER, INTEGRATION_ADMIN, PROJECT_MANAGER
+from roadmap.evidence import CHECKS
+
+# Owners are named by role: ``programme_load(owners=…)`` gives each row the user that holds
+# the role (load_demo passes the demo logins); without one the row has no owner yet.
+FINANCE, INTEGRATION, PM = FINANCE_VIEWER, INTEGRATION_ADMIN, PROJECT_MANAGER
+
 PROGRAMME_KEY = "finance-integration"
 PROGRAMME_NAME = "Finance integration rollout"
 PROGRAMME_DESCRIPTION = (
     "Connect FinHub to the company's financial systems in four phases of four weeks: core "
     "systems, marketing and sales ROI, product and customer success, then optimisation."
 )
-WEEKS_BEFORE_TODAY_AT_FIRST_LOAD = 6  # the demo's "today" falls in phase 2
+# The demo's "today" falls in week 3 of phase 2: the preparation and phase 1 are behind it
+# (phase 1's deliverables verified by their evidence once the first syncs ran), phase 2 is
+# under way and due in two weeks, phases 3 and 4 are ahead.
+WEEKS_BEFORE_TODAY_AT_FIRST_LOAD = 6
 
 
 @dataclass(frozen=True)
@@ -22,12 +32,15 @@ class WorkItemSpec:
     key: str
     title: str
     description: str = ""
+    owner: str = PM  # a role (finhub.core.roles)
 
 
 @dataclass(frozen=True)
 class DeliverableSpec:
     key: str
     title: str
+    owner: str = PM  # a role (finhub.core.roles)
+    evidence_check: str = ""  # a key of roadmap.evidence.CHECKS; empty: ticked by hand
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ class RiskSpec:
     likelihood: int
     impact: int
     mitigation: str
+    owner: str = PM  # a role (finhub.core.roles)
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,7 @@ class MetricSpec:
 class ChecklistSpec:
     key: str
     title: str
+    owner: str = PM  # a role (finhub.core.roles)
 
 
 PHASES: tuple[PhaseSpec, ...] = (
@@ -74,24 +89,45 @@ PHASES: tuple[PhaseSpec, ...] = (
         start_week=1,
         end_week=4,
         work_items=(
-            WorkItemSpec("erp-integration", "ERP system integration"),
-            WorkItemSpec("budget-planning-integration", "Budget planning integration"),
+            WorkItemSpec("erp-integration", "ERP system integration", owner=INTEGRATION),
+            WorkItemSpec(
+                "budget-planning-integration", "Budget planning integration", owner=INTEGRATION
+            ),
             WorkItemSpec(
                 "basic-revenue-attribution",
                 "Basic revenue attribution",
                 "Sales-to-finance tracking.",
+                owner=FINANCE,
             ),
-            WorkItemSpec("executive-dashboard", "Initial executive financial dashboard"),
+            WorkItemSpec(
+                "executive-dashboard", "Initial executive financial dashboard", owner=FINANCE
+            ),
         ),
         deliverables=(
-            DeliverableSpec("p1-erp-api-connection", "ERP API connection established"),
             DeliverableSpec(
-                "p1-budget-tool-integration", "Budget planning tool integration complete"
+                "p1-erp-api-connection",
+                "ERP API connection established",
+                INTEGRATION,
+                "connector_synced:erp",
             ),
             DeliverableSpec(
-                "p1-revenue-attribution-tracking", "Basic revenue attribution tracking operational"
+                "p1-budget-tool-integration",
+                "Budget planning tool integration complete",
+                INTEGRATION,
+                "connector_synced:budget",
             ),
-            DeliverableSpec("p1-executive-dashboard", "Executive dashboard deployed"),
+            DeliverableSpec(
+                "p1-revenue-attribution-tracking",
+                "Basic revenue attribution tracking operational",
+                FINANCE,
+                "report_has_figures:attribution",
+            ),
+            DeliverableSpec(
+                "p1-executive-dashboard",
+                "Executive dashboard deployed",
+                FINANCE,
+                "report_has_figures:budget_variance",
+            ),
         ),
     ),
     PhaseSpec(
@@ -100,24 +136,52 @@ PHASES: tuple[PhaseSpec, ...] = (
         start_week=5,
         end_week=8,
         work_items=(
-            WorkItemSpec("marketing-automation-integration", "Marketing automation integration"),
+            WorkItemSpec(
+                "marketing-automation-integration",
+                "Marketing automation integration",
+                owner=INTEGRATION,
+            ),
             WorkItemSpec(
                 "campaign-roi-tracking",
                 "Campaign ROI tracking",
                 "Comprehensive campaign attribution.",
+                owner=FINANCE,
             ),
             WorkItemSpec(
-                "sales-performance-analytics", "Sales performance analytics", "Sales ROI."
+                "sales-performance-analytics",
+                "Sales performance analytics",
+                "Sales ROI.",
+                owner=FINANCE,
             ),
-            WorkItemSpec("cac-monitoring", "Customer acquisition cost (CAC) monitoring"),
+            WorkItemSpec(
+                "cac-monitoring", "Customer acquisition cost (CAC) monitoring", owner=FINANCE
+            ),
         ),
         deliverables=(
             DeliverableSpec(
-                "p2-marketing-integrations", "Marketing platform integrations complete"
+                "p2-marketing-integrations",
+                "Marketing platform integrations complete",
+                INTEGRATION,
+                "connector_synced:marketing",
             ),
-            DeliverableSpec("p2-campaign-roi-tracking", "Campaign ROI tracking operational"),
-            DeliverableSpec("p2-sales-analytics-dashboard", "Sales analytics dashboard deployed"),
-            DeliverableSpec("p2-cac-monitoring", "CAC monitoring in production"),
+            DeliverableSpec(
+                "p2-campaign-roi-tracking",
+                "Campaign ROI tracking operational",
+                FINANCE,
+                "report_has_figures:campaign_roi",
+            ),
+            DeliverableSpec(
+                "p2-sales-analytics-dashboard",
+                "Sales analytics dashboard deployed",
+                FINANCE,
+                "report_has_figures:sales",
+            ),
+            DeliverableSpec(
+                "p2-cac-monitoring",
+                "CAC monitoring in production",
+                FINANCE,
+                "report_has_figures:cac",
+            ),
         ),
     ),
     PhaseSpec(
@@ -126,18 +190,32 @@ PHASES: tuple[PhaseSpec, ...] = (
         start_week=9,
         end_week=12,
         work_items=(
-            WorkItemSpec("product-development-roi", "Product development ROI"),
+            WorkItemSpec("product-development-roi", "Product development ROI", owner=FINANCE),
             WorkItemSpec(
-                "customer-success-roi", "Customer success ROI", "Retention and expansion."
+                "customer-success-roi",
+                "Customer success ROI",
+                "Retention and expansion.",
+                owner=FINANCE,
             ),
             WorkItemSpec("advanced-financial-analytics", "Advanced financial analytics"),
-            WorkItemSpec("automated-performance-alerts", "Automated financial performance alerts"),
+            WorkItemSpec(
+                "automated-performance-alerts",
+                "Automated financial performance alerts",
+                owner=INTEGRATION,
+            ),
         ),
         deliverables=(
-            DeliverableSpec("p3-product-roi-tracking", "Product ROI tracking operational"),
-            DeliverableSpec("p3-customer-success-metrics", "Customer success metrics integrated"),
+            DeliverableSpec("p3-product-roi-tracking", "Product ROI tracking operational", FINANCE),
+            DeliverableSpec(
+                "p3-customer-success-metrics", "Customer success metrics integrated", FINANCE
+            ),
             DeliverableSpec("p3-advanced-analytics", "Advanced analytics platform deployed"),
-            DeliverableSpec("p3-automated-alerts", "Automated alerts configured"),
+            DeliverableSpec(
+                "p3-automated-alerts",
+                "Automated alerts configured",
+                INTEGRATION,
+                "alerts_configured",
+            ),
         ),
     ),
     PhaseSpec(
@@ -151,21 +229,37 @@ PHASES: tuple[PhaseSpec, ...] = (
             WorkItemSpec(
                 "workflow-performance-optimization",
                 "Performance optimization of financial workflows",
+                owner=INTEGRATION,
             ),
-            WorkItemSpec("system-integration-testing", "System integration testing"),
+            WorkItemSpec(
+                "system-integration-testing", "System integration testing", owner=INTEGRATION
+            ),
         ),
         deliverables=(
             DeliverableSpec("p4-processes-automated", "Financial processes automated"),
-            DeliverableSpec("p4-reporting-suite", "Comprehensive reporting suite deployed"),
-            DeliverableSpec("p4-performance-optimization", "Performance optimization complete"),
-            DeliverableSpec("p4-integration-tests", "All integration tests passing"),
+            DeliverableSpec(
+                "p4-reporting-suite", "Comprehensive reporting suite deployed", FINANCE
+            ),
+            DeliverableSpec(
+                "p4-performance-optimization", "Performance optimization complete", INTEGRATION
+            ),
+            DeliverableSpec(
+                "p4-integration-tests",
+                "All integration tests passing",
+                INTEGRATION,
+                "tests_passing",
+            ),
         ),
     ),
 )
 
 PRE_IMPLEMENTATION: tuple[ChecklistSpec, ...] = (
-    ChecklistSpec("pre-identify-systems", "Identify all financial systems requiring integration"),
-    ChecklistSpec("pre-document-data-flows", "Document current data flows and processes"),
+    ChecklistSpec(
+        "pre-identify-systems",
+        "Identify all financial systems requiring integration",
+        INTEGRATION,
+    ),
+    ChecklistSpec("pre-document-data-flows", "Document current data flows and processes", FINANCE),
     ChecklistSpec("pre-integration-requirements", "Define integration requirements and priorities"),
     ChecklistSpec("pre-team-and-governance", "Establish project team and governance"),
 )
@@ -179,6 +273,7 @@ RISKS: tuple[RiskSpec, ...] = (
         4,
         4,
         "Validate data at integration points.",
+        INTEGRATION,
     ),
     RiskSpec(
         "api-reliability",
@@ -187,6 +282,7 @@ RISKS: tuple[RiskSpec, ...] = (
         3,
         4,
         "Implement retry logic and fallback mechanisms.",
+        INTEGRATION,
     ),
     RiskSpec(
         "performance-degradation",
@@ -195,6 +291,7 @@ RISKS: tuple[RiskSpec, ...] = (
         3,
         3,
         "Monitor and optimize query performance.",
+        INTEGRATION,
     ),
     RiskSpec(
         "change-management",
@@ -238,7 +335,8 @@ METRICS: tuple[MetricSpec, ...] = (
     # Financial performance
     MetricSpec("campaign_roi_tracking_capability", "financial_performance",
                "Campaign ROI tracking capability", Decimal("100"), _P, _AT_LEAST,
-               "Campaigns with spend that have an ROI / campaigns with spend (METRICS.md §2)."),
+               "Campaigns with spend that have an ROI / campaigns with spend "
+               "(docs/metrics.md, Campaign ROI)."),
     MetricSpec("budget_variance_prediction_accuracy", "financial_performance",
                "Budget variance prediction accuracy", Decimal("95"), _P, _AT_LEAST),
     MetricSpec("revenue_attribution_accuracy", "financial_performance",
@@ -248,16 +346,19 @@ METRICS: tuple[MetricSpec, ...] = (
     # Unit economics: the CAC dashboard draws these targets as reference lines.
     MetricSpec("blended_cac", "financial_performance",
                "Blended customer acquisition cost", Decimal("20000"), "money", "at_most",
-               "S&M cost / new customers per month, in the reporting currency (METRICS.md §4)."),
+               "S&M cost / new customers per month, in the reporting currency "
+               "(docs/metrics.md, CAC, LTV and payback)."),
     MetricSpec("ltv_to_cac", "financial_performance", "LTV to CAC ratio", Decimal("3"),
-               "ratio", _AT_LEAST, "LTV / blended CAC (METRICS.md §4)."),
+               "ratio", _AT_LEAST, "LTV / blended CAC (docs/metrics.md, CAC, LTV and payback)."),
     MetricSpec("cac_payback_months", "financial_performance", "CAC payback period",
                Decimal("12"), "months", "at_most",
-               "Months of gross-margin ARPA to recover blended CAC (METRICS.md §4)."),
+               "Months of gross-margin ARPA to recover blended CAC "
+               "(docs/metrics.md, CAC, LTV and payback)."),
     # Cross-domain
     MetricSpec("sales_finance_consistency", "cross_domain", "Sales-finance data consistency",
                Decimal("95"), _P, _AT_LEAST,
-               "Won deals matching ERP revenue within tolerance / won deals (METRICS.md §6)."),
+               "Won deals matching ERP revenue within tolerance / won deals "
+               "(docs/metrics.md, Sales)."),
     MetricSpec("campaign_roi_measurement_capability", "cross_domain",
                "Campaign ROI measurement capability", Decimal("100"), _P, _AT_LEAST),
     MetricSpec("development_roi_tracking_improvement", "cross_domain",
@@ -274,3 +375,6 @@ _ALL_KEYS = (
 )
 assert len(_ALL_KEYS) == len(set(_ALL_KEYS)), "duplicate work item / checklist key"
 assert len({m.key for m in METRICS}) == len(METRICS), "duplicate metric key"
+assert {d.evidence_check for p in PHASES for d in p.deliverables} - {""} <= set(CHECKS), (
+    "unknown evidence check"
+)

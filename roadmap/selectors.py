@@ -105,7 +105,8 @@ class MetricRow:
     latest_at: datetime.datetime | None
     latest_source: str
     state: str  # "met" / "not_met" / "not_measured"
-    trend: list[dict] = field(default_factory=list)  # oldest first: at, value, source
+    trend: list[dict] = field(default_factory=list)  # oldest first: at, value, source, period
+    latest_period: str = ""
 
 
 @dataclass
@@ -127,6 +128,8 @@ class Dashboard:
     risks: list[Risk] = field(default_factory=list)
     metrics: list[MetricRow] = field(default_factory=list)
     metric_counts: dict = field(default_factory=dict)
+    evidence: list[ChecklistItem] = field(default_factory=list)  # items FinHub checks itself
+    evidence_counts: dict = field(default_factory=dict)  # evidence state -> items
 
 
 def plain_decimal(value: Decimal | None) -> Decimal | None:
@@ -148,7 +151,7 @@ def _metric_rows(*, programme: Programme) -> list[MetricRow]:
             )
         )
         .filter(rank__lte=TREND_POINTS)
-        .values("metric_id", "value", "measured_at", "source", "rank")
+        .values("metric_id", "value", "measured_at", "source", "period", "rank")
     )
     by_metric: dict[int, list[dict]] = {}
     for row in recent:
@@ -174,12 +177,14 @@ def _metric_rows(*, programme: Programme) -> list[MetricRow]:
                 latest=plain_decimal(latest["value"]) if latest else None,
                 latest_at=latest["measured_at"] if latest else None,
                 latest_source=latest["source"] if latest else "",
+                latest_period=latest["period"] if latest else "",
                 state=state,
                 trend=[
                     {
                         "at": p["measured_at"],
                         "value": plain_decimal(p["value"]),
                         "source": p["source"],
+                        "period": p["period"],
                     }
                     for p in reversed(points)
                 ],
@@ -296,6 +301,16 @@ def governance_dashboard(*, programme: Programme | None = None) -> Dashboard:
         for impact in range(5, 0, -1)
     ]
 
+    dashboard.evidence = list(
+        checklist_item_list(programme=programme)
+        .exclude(evidence_check="")
+        .order_by(F("phase__number").asc(nulls_first=True), "order", "pk")
+    )
+    dashboard.evidence_counts = {
+        state: sum(1 for item in dashboard.evidence if item.evidence_state == state)
+        for state in ChecklistItem.EvidenceState.values
+    }
+
     dashboard.metrics = _metric_rows(programme=programme)
     dashboard.metric_counts = {
         state: sum(1 for m in dashboard.metrics if m.state == state)
@@ -306,3 +321,17 @@ def governance_dashboard(*, programme: Programme | None = None) -> Dashboard:
 
 def metric_list() -> QuerySet[SuccessMetric]:
     return SuccessMetric.objects.select_related("programme").order_by("order", "key")
+
+
+def metric_latest_measurements(*, keys) -> dict[str, dict]:
+    """The latest measurement of each success metric named in ``keys``: key -> {"value",
+    "period", "measured_at", "source"} (one query; metrics never measured are absent)."""
+    latest: dict[str, dict] = {}
+    rows = (
+        Measurement.objects.filter(metric__key__in=list(keys))
+        .order_by("metric__key", "-measured_at", "-pk")
+        .values("metric__key", "value", "period", "measured_at", "source")
+    )
+    for row in rows:
+        latest.setdefault(row.pop("metric__key"), row)
+    return latest

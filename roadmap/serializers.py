@@ -64,6 +64,12 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
             "evidence_url",
             "notes",
             "updated_at",
+            # What FinHub checked itself (roadmap/evidence.py), and when.
+            "evidence_check",
+            "evidence_state",
+            "evidence_summary",
+            "evidence_link",
+            "evidence_checked_at",
         ]
         read_only_fields = fields
 
@@ -134,7 +140,16 @@ class MeasurementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Measurement
-        fields = ["id", "metric_key", "value", "measured_at", "source", "note", "recorded_by"]
+        fields = [
+            "id",
+            "metric_key",
+            "value",
+            "measured_at",
+            "period",
+            "source",
+            "note",
+            "recorded_by",
+        ]
         read_only_fields = fields
 
 
@@ -145,3 +160,11 @@ class MeasurementCreateSerializer(serializers.Serializer):
     measured_at = serializers.DateTimeField(required=False)
     source = serializers.CharField(max_length=100, required=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    period = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        help_text="What the value is about (a month 2026-10, a range); default for an "
+        "automatic source: the day measured. An automatic source posting the value its "
+        "latest measurement of that period already has records nothing (200, not 201).",
+    )

@@ -1,7 +1,9 @@
-"""Writes for the roadmap: loading the programme, ticking items, recording measurements."""
+"""Writes for the roadmap: loading the programme, ticking items, checking their evidence,
+recording measurements."""
 
 import datetime
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -9,9 +11,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from roadmap import programme as spec
+from roadmap.evidence import VERIFIED, EvidenceFacts, evidence_for
 from roadmap.models import (
     SOURCE_RE,
     ChecklistItem,
@@ -42,13 +46,18 @@ def programme_default_start(*, today: datetime.date | None = None) -> datetime.d
 
 
 @transaction.atomic
-def programme_load(*, start_date: datetime.date | None = None) -> LoadResult:
+def programme_load(
+    *, start_date: datetime.date | None = None, owners: Mapping[str, object] | None = None
+) -> LoadResult:
     """Create the shipped programme's rows that are missing; never change existing ones.
 
     Rows are matched by natural key (programme key, phase number, work item / checklist /
     risk / metric key), so a row a PM renamed, re-dated or re-scored stays as it is, and a
     row a PM deleted comes back. ``start_date`` applies only when the programme is created.
+    ``owners`` maps a role (finhub.core.roles) to the user who owns the rows the programme
+    gives that role; a created row whose role has no user gets no owner.
     """
+    owners = owners or {}
     created = dict.fromkeys(
         ("programme", "phases", "work_items", "checklist_items", "risks", "success_metrics"), 0
     )
@@ -88,6 +97,7 @@ def programme_load(*, start_date: datetime.date | None = None) -> LoadResult:
                 title=item.title,
                 description=item.description,
                 order=order,
+                owner=owners.get(item.owner),
             )
             created["work_items"] += 1
         for order, deliverable in enumerate(phase_spec.deliverables, start=1):
@@ -101,6 +111,8 @@ def programme_load(*, start_date: datetime.date | None = None) -> LoadResult:
                 title=deliverable.title,
                 order=order,
                 due_date=phase.end_date,
+                owner=owners.get(deliverable.owner),
+                evidence_check=deliverable.evidence_check,
             )
             created["checklist_items"] += 1
 
@@ -114,6 +126,7 @@ def programme_load(*, start_date: datetime.date | None = None) -> LoadResult:
             title=item.title,
             order=order,
             due_date=programme.start_date,  # done before week 1 starts
+            owner=owners.get(item.owner),
         )
         created["checklist_items"] += 1
 
@@ -130,6 +143,7 @@ def programme_load(*, start_date: datetime.date | None = None) -> LoadResult:
             impact=risk.impact,
             mitigation=risk.mitigation,
             review_date=programme.week_end(4),
+            owner=owners.get(risk.owner),
         )
         created["risks"] += 1
 
@@ -150,6 +164,29 @@ def programme_load(*, start_date: datetime.date | None = None) -> LoadResult:
         )
         created["success_metrics"] += 1
     return LoadResult(programme=programme, created=created)
+
+
+@transaction.atomic
+def programme_preparation_done(*, programme: Programme, user) -> int:
+    """Mark the pre-implementation items still to do as done by ``user`` the working day
+    before week 1 (the demo: a programme that started weeks ago was prepared before it).
+    Returns how many items changed; items already moved on by someone are left alone."""
+    before_start = datetime.datetime.combine(
+        programme.start_date - datetime.timedelta(days=3),
+        datetime.time(17, 0),
+        tzinfo=timezone.get_current_timezone(),
+    )
+    changed = 0
+    items = programme.checklist_items.filter(
+        kind=ChecklistItem.Kind.PRE_IMPLEMENTATION, status=ChecklistItem.Status.TODO
+    ).select_for_update()
+    for item in items.order_by("order", "pk"):
+        item.status = ChecklistItem.Status.DONE
+        item.stamp_completion(by=_real_user(user), at=before_start)
+        _with_history_user(item, user)
+        item.save()
+        changed += 1
+    return changed
 
 
 def programme_totals(*, programme: Programme) -> dict[str, int]:
@@ -228,6 +265,103 @@ def checklist_items_status_set(*, items: QuerySet[ChecklistItem], status: str, u
     return changed
 
 
+# --- Evidence --------------------------------------------------------------------------
+
+EVIDENCE_FIELDS = (
+    "evidence_state",
+    "evidence_summary",
+    "evidence_link",
+    "evidence_checked_at",
+    "evidence_verified_since",
+)
+
+
+@dataclass(frozen=True)
+class EvidenceRefresh:
+    """What ``checklist_evidence_refresh`` did: items checked, verified, and newly done."""
+
+    checked: int
+    verified: int
+    completed: list[str]  # keys of the items a first verification marked done
+
+
+def _evidence_url(name: str) -> str:
+    try:
+        return reverse(name) if name else ""
+    except NoReverseMatch:  # the page's app is not installed
+        return ""
+
+
+# Who gathers the facts the evidence checks read: the app above the ones observed (overview)
+# registers it at start-up, so the roadmap imports none of the apps it checks.
+_evidence_facts_provider: Callable[[], EvidenceFacts] | None = None
+
+
+def evidence_facts_provider_set(provider: Callable[[], EvidenceFacts]) -> None:
+    global _evidence_facts_provider
+    _evidence_facts_provider = provider
+
+
+def checklist_evidence_refresh_now() -> EvidenceRefresh:
+    """Gather the facts now (through the registered provider) and refresh every item."""
+    if _evidence_facts_provider is None:
+        raise RuntimeError("no evidence facts provider registered (is 'overview' installed?)")
+    return checklist_evidence_refresh(facts=_evidence_facts_provider())
+
+
+@transaction.atomic
+def checklist_evidence_refresh(*, facts: EvidenceFacts) -> EvidenceRefresh:
+    """Run the evidence check of every checklist item that names one, set-based: one read,
+    one bulk write of the evidence fields (no history row for a re-check), whatever the
+    number of items.
+
+    An item whose evidence becomes verified (it was not at the previous check) and that is
+    not closed is marked done — completed at the check, by nobody, with a history entry
+    saying why. That happens on the transition only: a project manager who reopens a
+    verified item is not overruled at the next check.
+    """
+    items = list(
+        ChecklistItem.objects.exclude(evidence_check="")
+        .select_for_update()
+        .only("pk", "key", "status", "evidence_check", *EVIDENCE_FIELDS)
+        .order_by("pk")
+    )
+    urls: dict[str, str] = {}
+    newly_verified = []
+    for item in items:
+        evidence = evidence_for(item.evidence_check, facts)
+        if evidence.link not in urls:
+            urls[evidence.link] = _evidence_url(evidence.link)
+        verified = evidence.state == VERIFIED
+        if verified and item.evidence_state != VERIFIED:
+            item.evidence_verified_since = facts.checked_at
+            newly_verified.append(item)
+        elif not verified:
+            item.evidence_verified_since = None
+        item.evidence_state = evidence.state
+        item.evidence_summary = evidence.summary[:300]
+        item.evidence_link = urls[evidence.link]
+        item.evidence_checked_at = facts.checked_at
+    ChecklistItem.objects.bulk_update(items, EVIDENCE_FIELDS)
+
+    completed = []
+    for item in newly_verified:
+        if item.status in ChecklistItem.CLOSED:
+            continue
+        done = ChecklistItem.objects.get(pk=item.pk)
+        done.status = ChecklistItem.Status.DONE
+        done.stamp_completion(by=None, at=facts.checked_at)
+        done._change_reason = f"Evidence verified by FinHub: {item.evidence_summary}"[:100]
+        _with_history_user(done, None)
+        done.save()
+        completed.append(done.key)
+    return EvidenceRefresh(
+        checked=len(items),
+        verified=sum(1 for item in items if item.evidence_state == VERIFIED),
+        completed=completed,
+    )
+
+
 # --- Success metrics -------------------------------------------------------------------
 
 
@@ -257,6 +391,14 @@ def _measurement_value(value) -> Decimal:
     return quantised
 
 
+def measurement_period(*, source: str, period: str, measured_at: datetime.datetime) -> str:
+    """The period a measurement is about: as given, else for an automatic one the day it was
+    measured (a rolling figure such as 30-day reliability is one value per day)."""
+    if period or source == Measurement.MANUAL:
+        return period
+    return timezone.localtime(measured_at).date().isoformat()
+
+
 def measurement_record(
     *,
     metric_key: str,
@@ -265,17 +407,23 @@ def measurement_record(
     source: str = Measurement.MANUAL,
     recorded_by=None,
     note: str = "",
+    period: str = "",
 ) -> Measurement:
     """Record a value for the success metric ``metric_key``.
 
-    Other apps push automatic measurements with ``source="auto:<measurement key>"``.
+    Other apps push automatic measurements with ``source="auto:<measurement key>"``; each
+    is about a ``period`` (a month ``"2026-10"``, a range; default: the day it was measured).
+    An automatic source records a value only when the value or its period changes: when
+    the latest measurement of this metric from the same source for the same period already
+    has this value, nothing is written and that measurement is returned (with
+    ``recorded=False``), so a figure pushed after every sync leaves one row per change and
+    per period, and the scorecard's trend shows changes, not repetitions. Manual values are
+    always recorded (a project manager typing a value again confirms it).
+
     Raises ``MeasurementError`` (a ``ValidationError``) and writes nothing when the key is
     unknown, the value is not a finite number, the source is malformed or the time is in
     the future.
     """
-    metric = SuccessMetric.objects.filter(key=metric_key).first()
-    if metric is None:
-        raise MeasurementError({"metric_key": f"Unknown success metric key {metric_key!r}."})
     number = _measurement_value(value)
     if not re.fullmatch(SOURCE_RE, source or ""):
         raise MeasurementError(
@@ -288,15 +436,32 @@ def measurement_record(
         raise MeasurementError({"measured_at": "measured_at needs a time zone."})
     elif measured_at > now + datetime.timedelta(minutes=5):
         raise MeasurementError({"measured_at": "measured_at is in the future."})
-    measurement = Measurement(
-        metric=metric,
-        value=number,
-        measured_at=measured_at,
-        source=source,
-        recorded_by=_real_user(recorded_by),
-        note=note,
-    )
-    _with_history_user(measurement, recorded_by)
-    measurement.full_clean()
-    measurement.save()
+    period = measurement_period(source=source, period=period, measured_at=measured_at)
+    with transaction.atomic():
+        # Locks the metric: two workers pushing the same value cannot both find none.
+        metric = SuccessMetric.objects.select_for_update().filter(key=metric_key).first()
+        if metric is None:
+            raise MeasurementError({"metric_key": f"Unknown success metric key {metric_key!r}."})
+        if source != Measurement.MANUAL:
+            latest = (
+                Measurement.objects.filter(metric=metric, source=source, period=period)
+                .order_by("-measured_at", "-pk")
+                .first()
+            )
+            if latest is not None and latest.value == number:
+                latest.recorded = False
+                return latest
+        measurement = Measurement(
+            metric=metric,
+            value=number,
+            measured_at=measured_at,
+            source=source,
+            recorded_by=_real_user(recorded_by),
+            note=note,
+            period=period,
+        )
+        _with_history_user(measurement, recorded_by)
+        measurement.full_clean()
+        measurement.save()
+    measurement.recorded = True
     return measurement

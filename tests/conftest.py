@@ -92,3 +92,27 @@ def django_db_setup(django_db_setup):
         if contents is not None:
             type(connection)._test_serialized_contents = contents
     yield
+
+
+def forget_login_failures() -> None:
+    """Drop django-axes' failed-login counters kept in the cache (on Redis: only its keys)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    if settings.AXES_HANDLER != "axes.handlers.cache.AxesCacheHandler":
+        return  # the database handler's rows roll back with each test
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(None, write=True)
+        for key in client.scan_iter(match=backend.make_key("axes-*")):
+            client.delete(key)
+    else:
+        backend.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_login_lockout_carried_over():
+    # Counters in Redis outlive a test's rollback: one test's failed logins (all from
+    # 127.0.0.1) must not lock the next test out.
+    forget_login_failures()
+    yield

@@ -161,7 +161,7 @@ class MeasurementFactory(factory.django.DjangoModelFactory):
     value = Decimal("90")
 
 
-# --- metrics: canonical financial data (externally sourced records) ---------------------
+# --- records: canonical financial data (externally sourced records) ---------------------
 
 
 class SourcedFactory(factory.django.DjangoModelFactory):
@@ -174,14 +174,14 @@ class SourcedFactory(factory.django.DjangoModelFactory):
 
 class DepartmentFactory(SourcedFactory):
     class Meta:
-        model = "metrics.Department"
+        model = "records.Department"
 
     name = factory.Sequence(lambda n: f"Department {n}")
 
 
 class AccountFactory(SourcedFactory):
     class Meta:
-        model = "metrics.Account"
+        model = "records.Account"
 
     code = factory.Sequence(lambda n: f"{6000 + n}")
     name = factory.Sequence(lambda n: f"Account {n}")
@@ -190,7 +190,7 @@ class AccountFactory(SourcedFactory):
 
 class GLLineFactory(SourcedFactory):
     class Meta:
-        model = "metrics.GLLine"
+        model = "records.GLLine"
 
     account = factory.SubFactory(AccountFactory, source=factory.SelfAttribute("..source"))
     account_external_id = factory.SelfAttribute("account.external_id")
@@ -201,14 +201,14 @@ class GLLineFactory(SourcedFactory):
 
 class ChannelFactory(SourcedFactory):
     class Meta:
-        model = "metrics.Channel"
+        model = "records.Channel"
 
     name = factory.Sequence(lambda n: f"Channel {n}")
 
 
 class CampaignFactory(SourcedFactory):
     class Meta:
-        model = "metrics.Campaign"
+        model = "records.Campaign"
 
     name = factory.Sequence(lambda n: f"Campaign {n}")
     channel = factory.SubFactory(ChannelFactory, source=factory.SelfAttribute("..source"))
@@ -217,21 +217,21 @@ class CampaignFactory(SourcedFactory):
 
 class ContactFactory(SourcedFactory):
     class Meta:
-        model = "metrics.Contact"
+        model = "records.Contact"
 
     name = factory.Sequence(lambda n: f"Contact {n}")
 
 
 class CustomerFactory(SourcedFactory):
     class Meta:
-        model = "metrics.Customer"
+        model = "records.Customer"
 
     name = factory.Sequence(lambda n: f"Customer {n}")
 
 
 class RejectedRecordFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = "metrics.RejectedRecord"
+        model = "records.RejectedRecord"
 
     source = factory.SubFactory(ConnectorFactory)
     entity = "channels"
@@ -240,12 +240,12 @@ class RejectedRecordFactory(factory.django.DjangoModelFactory):
     errors = factory.LazyFunction(lambda: {"name": ["This field is required."]})
 
 
-# --- metrics engine (tests/metrics/wiring) ------------------------------------------------
+# --- records the metrics engine reads (tests/metrics/wiring) ------------------------------
 
 
 class FxRateFactory(SourcedFactory):
     class Meta:
-        model = "metrics.FxRate"
+        model = "records.FxRate"
 
     currency_id = "EUR"
     quote_currency_id = "USD"
@@ -255,7 +255,7 @@ class FxRateFactory(SourcedFactory):
 
 class TouchpointFactory(SourcedFactory):
     class Meta:
-        model = "metrics.Touchpoint"
+        model = "records.Touchpoint"
 
     contact = factory.SubFactory(ContactFactory, source=factory.SelfAttribute("..source"))
     occurred_at = factory.LazyFunction(lambda: datetime.datetime(2026, 1, 10, tzinfo=datetime.UTC))
@@ -264,7 +264,7 @@ class TouchpointFactory(SourcedFactory):
 
 class DealFactory(SourcedFactory):
     class Meta:
-        model = "metrics.Deal"
+        model = "records.Deal"
 
     contact = factory.SubFactory(ContactFactory, source=factory.SelfAttribute("..source"))
     amount = Decimal("100.00")
@@ -276,7 +276,7 @@ class DealFactory(SourcedFactory):
 
 class InvoiceFactory(SourcedFactory):
     class Meta:
-        model = "metrics.Invoice"
+        model = "records.Invoice"
 
     issue_date = datetime.date(2026, 1, 25)
     amount = Decimal("100.00")
@@ -286,7 +286,7 @@ class InvoiceFactory(SourcedFactory):
 
 class CampaignSpendFactory(SourcedFactory):
     class Meta:
-        model = "metrics.CampaignSpend"
+        model = "records.CampaignSpend"
 
     campaign = factory.SubFactory(CampaignFactory, source=factory.SelfAttribute("..source"))
     date = datetime.date(2026, 1, 5)
@@ -296,7 +296,7 @@ class CampaignSpendFactory(SourcedFactory):
 
 class BudgetFactory(SourcedFactory):
     class Meta:
-        model = "metrics.Budget"
+        model = "records.Budget"
 
     name = "Budget"
     fiscal_year = 2026
@@ -306,7 +306,7 @@ class BudgetFactory(SourcedFactory):
 
 class BudgetLineFactory(SourcedFactory):
     class Meta:
-        model = "metrics.BudgetLine"
+        model = "records.BudgetLine"
 
     budget = factory.SubFactory(BudgetFactory, source=factory.SelfAttribute("..source"))
     account = factory.SubFactory(AccountFactory, source=factory.SelfAttribute("..source"))
@@ -317,7 +317,7 @@ class BudgetLineFactory(SourcedFactory):
 
 class SubscriptionEventFactory(SourcedFactory):
     class Meta:
-        model = "metrics.SubscriptionEvent"
+        model = "records.SubscriptionEvent"
 
     customer = factory.SubFactory(CustomerFactory, source=factory.SelfAttribute("..source"))
     occurred_on = datetime.date(2026, 1, 5)
@@ -328,21 +328,21 @@ class SubscriptionEventFactory(SourcedFactory):
 
 class SalesTeamFactory(SourcedFactory):
     class Meta:
-        model = "metrics.SalesTeam"
+        model = "records.SalesTeam"
 
     name = factory.Sequence(lambda n: f"Team {n}")
 
 
 class SalesRepFactory(SourcedFactory):
     class Meta:
-        model = "metrics.SalesRep"
+        model = "records.SalesRep"
 
     name = factory.Sequence(lambda n: f"Rep {n}")
 
 
 class QuotaFactory(SourcedFactory):
     class Meta:
-        model = "metrics.Quota"
+        model = "records.Quota"
 
     rep = factory.SubFactory(SalesRepFactory, source=factory.SelfAttribute("..source"))
     period_start = datetime.date(2026, 1, 1)

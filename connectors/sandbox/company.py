@@ -2,7 +2,7 @@
 
 It feeds the sandbox source (connectors/sandbox/server.py), the demo and the benchmarks:
 ``generate(seed=7, scale=1.0, end_month=...)`` returns the company's CANONICAL rows per
-entity (the field names of metrics/ingestion/entities.py), covering the 24 months that end
+entity (the field names of records/ingestion/entities.py), covering the 24 months that end
 with ``end_month``. Same arguments, same data: everything is drawn from one
 ``random.Random(seed)`` in a fixed order, and no value depends on the clock.
 
@@ -257,14 +257,8 @@ def default_end_month(today: dt.date | None = None) -> dt.date:
 
 
 def reporting_currency_default() -> str:
-    """settings.FINHUB_REPORTING_CURRENCY when Django is configured, else the environment."""
-    try:
-        from django.conf import settings
-
-        if settings.configured:
-            return settings.FINHUB_REPORTING_CURRENCY
-    except ImportError:  # Django is optional here
-        return os.environ.get("FINHUB_REPORTING_CURRENCY", "USD").upper()
+    """FINHUB_REPORTING_CURRENCY from the environment, where FinHub's settings read it too
+    (the sandbox runs without Django)."""
     return os.environ.get("FINHUB_REPORTING_CURRENCY", "USD").upper()
 
 
@@ -732,6 +726,12 @@ class _Gen:
         costs, benefits = self.e["initiative_costs"], self.e["initiative_benefits"]
         self.initiative_gl: list[tuple[dict, dt.date, int, str]] = []
         cseq = bseq = 0
+
+        def add_cost(ini: dict, day: dt.date, kind: str, **values) -> None:
+            nonlocal cseq
+            cseq += 1
+            costs.append(self.initiative_entry(f"IC-{cseq:07d}", ini, day, kind, **values))
+
         for ini in self.initiative_rows:
             currency = self.currency if rng.random() < 0.9 else self.foreign[0]
             month = ini["start_date"].replace(day=1)
@@ -745,59 +745,43 @@ class _Gen:
                 for _ in range(rng.randint(1, 2)):
                     day = lo + dt.timedelta(days=rng.randrange(span))
                     cents = rng.randint(2_000, 15_000) * 100
-                    cseq += 1
-                    cost_id = f"IC-{cseq:07d}"
                     self.initiative_gl.append((ini, day, cents, currency))
-                    costs.append(
-                        {
-                            "external_id": cost_id,
-                            "updated_at": self.stamp(_at(day + dt.timedelta(days=1), 4)),
-                            "initiative": ini["external_id"],
-                            "date": day,
-                            "kind": "gl",
-                            "hours": None,
-                            "hourly_rate": None,
-                            "amount": _money(cents),
-                            "currency": currency,
-                            "description": "Contractor invoice (R&D contractors)",
-                        }
+                    add_cost(
+                        ini,
+                        day,
+                        "gl",
+                        hours=None,
+                        hourly_rate=None,
+                        amount=_money(cents),
+                        currency=currency,
+                        description="Contractor invoice (R&D contractors)",
                     )
                 # time entries x rate
                 for _ in range(rng.randint(2, 4)):
                     day = lo + dt.timedelta(days=rng.randrange(span))
                     hours = Decimal(rng.randint(20, 320)) / 2
                     rate = Decimal(rng.randint(60, 150))
-                    cseq += 1
-                    costs.append(
-                        {
-                            "external_id": f"IC-{cseq:07d}",
-                            "updated_at": self.stamp(_at(day + dt.timedelta(days=1), 4)),
-                            "initiative": ini["external_id"],
-                            "date": day,
-                            "kind": "time",
-                            "hours": hours.quantize(CENT),
-                            "hourly_rate": rate.quantize(CENT),
-                            "amount": (hours * rate).quantize(CENT, rounding=ROUND_HALF_UP),
-                            "currency": currency,
-                            "description": f"Time entries of {self.person_name()}",
-                        }
+                    add_cost(
+                        ini,
+                        day,
+                        "time",
+                        hours=hours.quantize(CENT),
+                        hourly_rate=rate.quantize(CENT),
+                        amount=(hours * rate).quantize(CENT, rounding=ROUND_HALF_UP),
+                        currency=currency,
+                        description=f"Time entries of {self.person_name()}",
                     )
                 if rng.random() < 0.2:
                     day = lo + dt.timedelta(days=rng.randrange(span))
-                    cseq += 1
-                    costs.append(
-                        {
-                            "external_id": f"IC-{cseq:07d}",
-                            "updated_at": self.stamp(_at(day + dt.timedelta(days=1), 4)),
-                            "initiative": ini["external_id"],
-                            "date": day,
-                            "kind": "other",
-                            "hours": None,
-                            "hourly_rate": None,
-                            "amount": _money(rng.randint(200, 3_000) * 100),
-                            "currency": currency,
-                            "description": "Licences and tooling",
-                        }
+                    add_cost(
+                        ini,
+                        day,
+                        "other",
+                        hours=None,
+                        hourly_rate=None,
+                        amount=_money(rng.randint(200, 3_000) * 100),
+                        currency=currency,
+                        description="Licences and tooling",
                     )
                 month = _add_months(month, 1)
             # benefits after launch, monthly
@@ -807,20 +791,30 @@ class _Gen:
                 bseq += 1
                 kind = rng.choice(("revenue", "retention"))
                 benefits.append(
-                    {
-                        "external_id": f"IB-{bseq:07d}",
-                        "updated_at": self.stamp(_at(day + dt.timedelta(days=1), 4)),
-                        "initiative": ini["external_id"],
-                        "date": day,
-                        "kind": kind,
-                        "amount": _money(rng.randint(500, 12_000) * 100),
-                        "currency": currency,
-                        "description": "Upsell revenue credited"
+                    self.initiative_entry(
+                        f"IB-{bseq:07d}",
+                        ini,
+                        day,
+                        kind,
+                        amount=_money(rng.randint(500, 12_000) * 100),
+                        currency=currency,
+                        description="Upsell revenue credited"
                         if kind == "revenue"
                         else "MRR retained (churn avoided)",
-                    }
+                    )
                 )
                 month = _add_months(month, 1)
+
+    def initiative_entry(self, external_id: str, ini: dict, day: dt.date, kind: str, **values):
+        """A cost or benefit of initiative ``ini`` on ``day``, last changed the day after."""
+        return {
+            "external_id": external_id,
+            "updated_at": self.stamp(_at(day + dt.timedelta(days=1), 4)),
+            "initiative": ini["external_id"],
+            "date": day,
+            "kind": kind,
+            **values,
+        }
 
     # --- finance --------------------------------------------------------------------------
 

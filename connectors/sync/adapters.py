@@ -30,6 +30,7 @@ from typing import Any
 from django.utils import timezone
 
 from connectors.models import Connector
+from records.ingestion.rejects import Reject
 
 from .errors import ConfigError, SourceError, StuckPaginationError
 from .http import SourceClient
@@ -40,20 +41,12 @@ PROCESSED_DIR = "processed"
 
 
 @dataclass
-class RawReject:
-    """A record the adapter could not even parse (a malformed line of a file)."""
-
-    payload: Any
-    errors: dict[str, list[str]]
-    external_id: str = ""
-
-
-@dataclass
 class Page:
     records: list[Any]
     # Where reading stands after this page (saved in SyncState.cursor for the record).
     position: dict = field(default_factory=dict)
-    rejects: list[RawReject] = field(default_factory=list)
+    # Records the adapter could not even parse (a malformed line of a file).
+    rejects: list[Reject] = field(default_factory=list)
     after_commit: Callable[[], None] | None = None
     label: str = ""  # "page 3", "cursor …", "file x.ndjson": for messages
 
@@ -279,17 +272,17 @@ class PushOnlyAdapter(Adapter):
 # --- files ---------------------------------------------------------------------------------
 
 
-def read_file(path: Path) -> tuple[list[Any], list[RawReject]]:
+def read_file(path: Path) -> tuple[list[Any], list[Reject]]:
     if path.suffix.lower() == ".csv":
         return read_csv(path.read_text(encoding="utf-8-sig")), []
     return read_ndjson(path.read_text(encoding="utf-8-sig"), name=path.name)
 
 
-def read_ndjson(text: str, *, name: str = "") -> tuple[list[Any], list[RawReject]]:
-    """Records of an NDJSON text; a line that is not JSON becomes a RawReject naming its
+def read_ndjson(text: str, *, name: str = "") -> tuple[list[Any], list[Reject]]:
+    """Records of an NDJSON text; a line that is not JSON becomes a Reject naming its
     line number and the parse error, and the other lines still load."""
     records: list[Any] = []
-    rejects: list[RawReject] = []
+    rejects: list[Reject] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -298,8 +291,9 @@ def read_ndjson(text: str, *, name: str = "") -> tuple[list[Any], list[RawReject
         except ValueError as exc:
             where = f"{name} line {number}" if name else f"Line {number}"
             rejects.append(
-                RawReject(
+                Reject(
                     payload={"file": name, "line": number, "text": line[:2000]},
+                    external_id="",
                     errors={"non_field_errors": [f"{where}: not valid JSON ({exc})."]},
                 )
             )

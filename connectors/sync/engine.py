@@ -7,16 +7,17 @@
    saved high-water mark (incremental), from scratch (full refresh) or from a date
    (backfill). Each page is ONE transaction: map the records (mapping.py), keep the last
    version of each external id, ingest the rows through the same engine as the push API
-   (invalid rows become RejectedRecords with reasons), soft-delete tombstones, save the
-   entity's SyncState and the run's counters, heartbeat and extend the lease. A crash
-   loses at most the page in flight; the next run resumes from the committed state.
-3. A full refresh soft-deletes the entity's records it did not see.
+   (invalid rows become RejectedRecords with reasons), soft-delete tombstones (through
+   records' ingestion too, audited in a batch), save the entity's SyncState and the run's
+   counters, heartbeat and extend the lease. A crash loses at most the page in flight; the
+   next run resumes from the committed state.
+3. A full refresh soft-deletes the entity's records it did not see (audited the same way).
 4. Reconcile with the source's control totals, push the scorecard measurements, ask the
    metrics engine to recompute, reset the circuit breaker.
 
-On failure the run records a one-line message and the traceback; the connector's
-consecutive failures grow, and it is paused at FINHUB_CONNECTOR_MAX_FAILURES, or at once when
-the source refuses the credentials.
+On failure the run records a one-line message and the traceback, through the one circuit
+breaker (``runs.sync_run_fail``): the connector's consecutive failures grow, and it is paused
+at FINHUB_CONNECTOR_MAX_FAILURES, or at once when the source refuses the credentials.
 
 The high-water mark is the greatest source ``updated_at`` of committed records; the next
 incremental run asks for ``updated_since=<mark>``, which the sources treat as inclusive
@@ -31,21 +32,20 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
 import httpx
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from connectors import services
 from connectors.credentials import credentials_get
 from connectors.models import Connector, SyncRun, SyncState
-from metrics.ingestion.entities import ENTITIES
-from metrics.ingestion.services import Actor, ingest_records
-from metrics.models import IngestBatch, RejectedRecord
+from connectors.selectors import api_reliability_pct
+from records.ingestion.deletes import records_soft_delete, records_soft_delete_unseen
+from records.ingestion.rejects import Reject, rejects_store
+from records.ingestion.services import Actor, ingest_records
+from records.signals import records_synced
 
 from . import locks, reconcile
 from .adapters import DEFAULT_PAGE_SIZE, Adapter, Page, adapter_for, needs_http
@@ -66,14 +66,13 @@ from .mapping import (
     raw_updated_at,
     updated_at_of,
 )
+from .runs import sync_run_fail, sync_run_finish
 
 logger = logging.getLogger(__name__)
 
 # A page is one ingest call: the push API's per-request cap does not apply to it.
 MAX_PAGE_RECORDS = 1_000_000
 COUNTERS = ("pages", "read", "created", "updated", "unchanged", "rejected", "deleted")
-RELIABILITY_WINDOW = dt.timedelta(days=30)
-CENT = Decimal("0.01")
 
 AfterPage = Callable[["RunContext", str, int], None]
 
@@ -126,6 +125,11 @@ class RunContext:
             "entity_stats": self.entity_stats,
         }
 
+    @property
+    def actor(self) -> Actor:
+        """Who writes the run's records: the batches name the run."""
+        return Actor(via="sync", request_id=f"sync-run-{self.run.pk}")
+
     def heartbeat(self) -> None:
         """Extend the lease and record progress; raises when the run lost its lease or was
         abandoned by the reaper (it must stop: another run may be writing)."""
@@ -153,7 +157,7 @@ class RunContext:
 @dataclass
 class PreparedPage:
     rows: list[dict] = field(default_factory=list)
-    rejects: list[tuple[Any, str, dict]] = field(default_factory=list)  # payload, ext, errors
+    rejects: list[Reject] = field(default_factory=list)
     tombstones: dict[str, dt.datetime | None] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     high_water: tuple[dt.datetime, str] | None = None
@@ -164,8 +168,7 @@ def prepare_page(entity_config: dict, page: Page) -> PreparedPage:
     """Map a page's records: the last version of each external id, tombstones apart,
     records that cannot be mapped as rejects with reasons."""
     prepared = PreparedPage(read=len(page.records) + len(page.rejects))
-    for reject in page.rejects:
-        prepared.rejects.append((reject.payload, reject.external_id, reject.errors))
+    prepared.rejects.extend(page.rejects)
     latest: dict[str, tuple[dt.datetime | None, Any]] = {}
     anonymous: list[Any] = []
     for raw in page.records:
@@ -190,81 +193,37 @@ def prepare_page(entity_config: dict, page: Page) -> PreparedPage:
             continue
         row, errors = mapping_apply(entity_config, raw)
         if errors:
-            prepared.rejects.append((raw, ext, errors))
+            prepared.rejects.append(Reject(raw, ext, errors))
         else:
             prepared.rows.append(row)
     return prepared
 
 
-def _soft_delete_tombstones(
-    model, connector: Connector, tombstones: dict[str, dt.datetime | None], now: dt.datetime
-) -> int:
-    """Soft-delete the live records the source says it deleted (unless the stored version
-    is newer than the tombstone). Returns how many were deleted."""
-    if not tombstones:
-        return 0
-    stored = model.all_objects.filter(
-        source=connector, external_id__in=list(tombstones), deleted_at__isnull=True
-    ).values_list("external_id", "source_updated_at")
-    doomed = {
-        ext: tombstones[ext]
-        for ext, stored_at in stored
-        if stored_at is None or tombstones[ext] is None or tombstones[ext] >= stored_at
-    }
-    if not doomed:
-        return 0
-    # The tombstone's time becomes the record's source time: an older version sent again
-    # later does not bring it back, a newer one (re-created in the source) does.
-    whens = [When(external_id=ext, then=Value(at)) for ext, at in doomed.items() if at]
-    source_updated_at = (
-        Case(*whens, default=F("source_updated_at")) if whens else F("source_updated_at")
-    )
-    return model.all_objects.filter(
-        source=connector, external_id__in=list(doomed), deleted_at__isnull=True
-    ).update(deleted_at=now, updated_at=now, source_updated_at=source_updated_at)
-
-
-def _store_rejects(connector, entity, rejects, batch_id, now) -> None:
-    RejectedRecord.objects.bulk_create(
-        RejectedRecord(
-            source=connector,
-            entity=entity,
-            external_id=ext[:200],
-            payload=payload,
-            errors=errors,
-            batch_id=batch_id,
-            received_at=now,
-        )
-        for payload, ext, errors in rejects
-    )
-    if batch_id is not None:
-        IngestBatch.objects.filter(pk=batch_id).update(
-            received=F("received") + len(rejects), rejected=F("rejected") + len(rejects)
-        )
-
-
 def _write_page(ctx: RunContext, entity: str, prepared: PreparedPage) -> dict[str, int]:
     """The page's writes (inside the page transaction); returns its counters."""
-    connector, now = ctx.connector, _now()
+    connector = ctx.connector
     counts = dict.fromkeys(COUNTERS, 0)
     counts["pages"], counts["read"] = 1, prepared.read
-    batch_id = None
     if prepared.rows or prepared.rejects:
         result = ingest_records(
             source=connector,
             entity=entity,
             records=prepared.rows,
-            actor=Actor(via="sync", request_id=f"sync-run-{ctx.run.pk}"),
+            actor=ctx.actor,
             max_records=MAX_PAGE_RECORDS,
         )
-        batch_id = result.batch_id
         counts["created"], counts["updated"] = result.created, result.updated
         counts["unchanged"], counts["rejected"] = result.unchanged, result.rejected
-    if prepared.rejects:
-        _store_rejects(connector, entity, prepared.rejects, batch_id, now)
-        counts["rejected"] += len(prepared.rejects)
-    counts["deleted"] = _soft_delete_tombstones(
-        ENTITIES[entity].model, connector, prepared.tombstones, now
+        counts["rejected"] += rejects_store(
+            source=connector,
+            entity=entity,
+            rejects=prepared.rejects,
+            batch_id=result.batch_id,
+            now=_now(),
+            count_in_batch=True,
+        )
+    counts["deleted"] = records_soft_delete(
+        source=connector, entity=entity, deletions=prepared.tombstones, actor=ctx.actor
     )
     return counts
 
@@ -348,24 +307,10 @@ def sync_entity(
         logger.warning("full refresh of %s/%s listed nothing: no soft-deletes", connector, entity)
     elif snapshot:
         with transaction.atomic():
-            stats["deleted"] += _soft_delete_unseen(ENTITIES[entity].model, connector, seen)
+            stats["deleted"] += records_soft_delete_unseen(
+                source=connector, entity=entity, seen=seen, actor=ctx.actor
+            )
             ctx.heartbeat()
-
-
-def _soft_delete_unseen(model, connector: Connector, seen: set[str]) -> int:
-    """Full refresh: the source listed every live record; the others were deleted there."""
-    now = _now()
-    gone = [
-        pk
-        for pk, ext in model.objects.filter(source=connector).values_list("pk", "external_id")
-        if ext not in seen
-    ]
-    deleted = 0
-    for start in range(0, len(gone), 500):
-        deleted += model.all_objects.filter(
-            pk__in=gone[start : start + 500], deleted_at__isnull=True
-        ).update(deleted_at=now, updated_at=now)
-    return deleted
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -381,14 +326,6 @@ def _claim(run_id: int, task_id: str) -> bool:
     if task_id:
         fields["celery_task_id"] = task_id
     return SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(**fields) == 1
-
-
-def _finish(run: SyncRun, status: str, message: str, **fields) -> bool:
-    updated = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
-        status=status, finished_at=_now(), message=message, **fields
-    )
-    run.refresh_from_db()
-    return updated == 1
 
 
 def _skip_reason(run: SyncRun, connector: Connector) -> str | None:
@@ -438,13 +375,13 @@ def sync_run_execute(
     connector = run.connector
     reason = _skip_reason(run, connector)
     if reason:
-        _finish(run, SyncRun.Status.SKIPPED, reason)
+        sync_run_finish(run, status=SyncRun.Status.SKIPPED, message=reason)
         return run
     if not locks.lock_acquire(connector_id=connector.pk, run_id=run.pk):
         holder = locks.lock_holder(connector_id=connector.pk)
         if holder is not None or not locks.lock_acquire(connector_id=connector.pk, run_id=run.pk):
             held = holder.describe() if holder else "another run holds the connector's lock"
-            _finish(run, SyncRun.Status.SKIPPED, f"Skipped: {held}.")
+            sync_run_finish(run, status=SyncRun.Status.SKIPPED, message=f"Skipped: {held}.")
             return run
     ctx = RunContext(run=run, connector=connector)
     try:
@@ -458,9 +395,8 @@ def sync_run_execute(
         if run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED):
             _push_reliability()
         if run.status == SyncRun.Status.SUCCEEDED:
-            from metrics.services import metrics_recompute_after_sync
-
-            metrics_recompute_after_sync(connector_id=connector.pk)
+            # The metrics engine listens (metrics/apps.py) and recomputes after the commit.
+            records_synced.send(sender=SyncRun, connector_id=connector.pk)
     except Exception:
         # The run is recorded; what follows it must not turn it into a failed task.
         logger.exception("after sync run #%s: follow-up failed", run.pk)
@@ -536,10 +472,10 @@ def _succeed(ctx: RunContext, configs: list[dict], pct: Decimal | None, note: st
     )
     now = _now()
     with transaction.atomic():
-        done = _finish(
+        done = sync_run_finish(
             ctx.run,
-            SyncRun.Status.SUCCEEDED,
-            ctx.scrub(message),
+            status=SyncRun.Status.SUCCEEDED,
+            message=ctx.scrub(message),
             reconciliation_matched_pct=pct,
             heartbeat_at=now,
             **ctx.progress_fields(),
@@ -565,50 +501,26 @@ def _one_line(exc: BaseException) -> str:
 
 def _fail(ctx: RunContext, exc: Exception) -> None:
     message = ctx.scrub(_one_line(exc))
-    trace = ctx.scrub(traceback.format_exc())
     logger.warning("sync run #%s of %s failed: %s", ctx.run.pk, ctx.connector.slug, message)
-    with transaction.atomic():
-        if not _finish(
-            ctx.run, SyncRun.Status.FAILED, message, traceback=trace, **ctx.progress_fields()
-        ):
-            return  # the reaper abandoned it meanwhile: that record stands
-        Connector.objects.filter(pk=ctx.connector.pk).update(
-            consecutive_failures=F("consecutive_failures") + 1
+    pause_reason = ""
+    if isinstance(exc, SourceAuthError):
+        when = _now().strftime("%Y-%m-%d %H:%M UTC")
+        pause_reason = (
+            f"The source refused the credentials (HTTP {exc.status_code}) on {when}: "
+            "check the connector's credentials, then resume it."
         )
-        failures = Connector.objects.values_list("consecutive_failures", flat=True).get(
-            pk=ctx.connector.pk
-        )
-        if isinstance(exc, SourceAuthError):
-            when = _now().strftime("%Y-%m-%d %H:%M UTC")
-            services.connector_pause(
-                ctx.connector,
-                f"The source refused the credentials (HTTP {exc.status_code}) on {when}: "
-                "check the connector's credentials, then resume it.",
-            )
-        elif failures >= settings.FINHUB_CONNECTOR_MAX_FAILURES:
-            services.connector_pause(
-                ctx.connector,
-                f"Paused after {failures} failed runs in a row; last error: {message}",
-            )
+    # False when the reaper abandoned the run meanwhile: that record stands.
+    sync_run_fail(
+        ctx.run,
+        message=message,
+        last=f"last error: {message}",
+        pause_reason=pause_reason,
+        traceback=ctx.scrub(traceback.format_exc()),
+        **ctx.progress_fields(),
+    )
 
 
 # --- scorecard measurements ------------------------------------------------------------------
-
-
-def api_reliability_pct(*, now: dt.datetime | None = None) -> Decimal | None:
-    """The share of sync runs (all connectors) finished in the last 30 days that succeeded,
-    as a percentage rounded down to 2 places. Skipped runs are left out: a skip is a
-    decision (paused, already running), not a source failing. None when there were none."""
-    now = now or _now()
-    finished = SyncRun.objects.filter(
-        finished_at__gte=now - RELIABILITY_WINDOW,
-        status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED, SyncRun.Status.ABANDONED],
-    )
-    total = finished.count()
-    if not total:
-        return None
-    good = finished.filter(status=SyncRun.Status.SUCCEEDED).count()
-    return (Decimal(good) * 100 / Decimal(total)).quantize(CENT, rounding=ROUND_DOWN)
 
 
 def _push_reliability() -> None:
@@ -619,10 +531,10 @@ def _push_reliability() -> None:
 
 def _measure(metric_key: str, value: Decimal, note: str) -> None:
     """Push a scorecard measurement; a scorecard without that metric is not an error."""
-    from roadmap.models import SuccessMetric
+    from roadmap.selectors import metric_list
     from roadmap.services import MeasurementError, measurement_record
 
-    if not SuccessMetric.objects.filter(key=metric_key).exists():
+    if not metric_list().filter(key=metric_key).exists():
         return
     try:
         measurement_record(

@@ -28,7 +28,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from metrics.ingestion.entities import COMMON_FIELDS, ENTITIES
+from finhub.core.money import from_cents
+from records.ingestion.entities import COMMON_FIELDS, ENTITIES
 
 TYPES = ("str", "decimal", "cents", "int", "bool", "date", "datetime")
 FIELD_KEYS = frozenset({"path", "type", "default"})
@@ -37,7 +38,6 @@ ENTITY_KEYS = frozenset({"entity", "resource", "fields", "deleted_flag"})
 RESOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _SEGMENT_RE = re.compile(r"^[^.\s]+$")
 _MISSING = object()
-CENT = Decimal("0.01")
 
 
 def canonical_fields(entity: str) -> dict[str, Any]:
@@ -214,7 +214,7 @@ def coerce(kind: str | None, value: Any) -> Any:
             return number
         if number != number.to_integral_value():
             raise ValueError(f"{_show(value)} is not a whole number of cents")
-        return (number / 100).quantize(CENT)
+        return from_cents(int(number))
     if kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             return value

@@ -5,8 +5,9 @@ abandoned ("worker lost: no heartbeat since …"), the connector's lease is clea
 hold it, and a retry run (trigger=retry, resumed_from=<abandoned run>, same mode and
 entities) is queued: it resumes from the state the lost run committed page by page.
 
-An abandoned run counts as a failed one for the circuit breaker, so a connector that keeps
-killing its worker (say, out of memory) ends up paused instead of retried forever.
+An abandoned run counts as a failed one for the circuit breaker (``runs.sync_run_fail``),
+so a connector that keeps killing its worker (say, out of memory) ends up paused instead of
+retried forever.
 
 A queued run whose message was lost (a broker restart, say) would wait forever:
 ``queued_runs_resend`` sends its task again once it has waited longer than the stale limit.
@@ -20,11 +21,13 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from connectors import services
-from connectors.models import Connector, SyncRun
+from connectors.models import SyncRun
+
+from . import locks
+from .runs import sync_request, sync_run_fail
 
 logger = logging.getLogger(__name__)
 
@@ -53,36 +56,25 @@ def _reap_one(run: SyncRun, now: dt.datetime) -> SyncRun | None:
     since = last.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if last else "its start"
     with transaction.atomic():
         # Conditional: a run that heartbeated (or finished) since we looked is left alone.
-        abandoned = SyncRun.objects.filter(
-            pk=run.pk, status=SyncRun.Status.RUNNING, heartbeat_at=run.heartbeat_at
-        ).update(
+        abandoned = sync_run_fail(
+            run,
             status=SyncRun.Status.ABANDONED,
-            finished_at=now,
             message=f"worker lost: no heartbeat since {since}",
+            last=f"last: run #{run.pk} lost its worker (no heartbeat since {since}).",
+            only_if={"heartbeat_at": run.heartbeat_at},
+            finished_at=now,
         )
         if not abandoned:
             return None
         connector = run.connector
-        Connector.objects.filter(pk=connector.pk, lock_run_id=run.pk).update(
-            lock_run_id=None, lock_expires_at=None
-        )
-        Connector.objects.filter(pk=connector.pk).update(
-            consecutive_failures=F("consecutive_failures") + 1
-        )
+        locks.lock_release(connector_id=connector.pk, run_id=run.pk)
         connector.refresh_from_db()
         logger.warning(
             "sync run #%s of %s abandoned: no heartbeat since %s", run.pk, connector.slug, since
         )
-        if connector.consecutive_failures >= settings.FINHUB_CONNECTOR_MAX_FAILURES:
-            services.connector_pause(
-                connector,
-                f"Paused after {connector.consecutive_failures} failed runs in a row; last: "
-                f"run #{run.pk} lost its worker (no heartbeat since {since}).",
-            )
-            return None
         if connector.paused_at is not None or not connector.enabled:
             return None
-        return services.sync_request(
+        return sync_request(
             connector,
             trigger=SyncRun.Trigger.RETRY,
             mode=run.mode,

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from django.db.models import Count, DateTimeField, Sum
 from django.db.models.functions import TruncMonth
 
 from connectors.models import Connector, ReconciliationResult, SyncRun
-from metrics.ingestion.entities import ENTITIES
+from connectors.selectors import percent_down
+from finhub.core.money import CENT
+from records.ingestion.entities import ENTITIES
 
 from .errors import SourceError
 
@@ -38,7 +40,6 @@ RECONCILE_FIELDS: dict[str, tuple[str | None, str | None]] = {
     "quotas": ("period_start", "amount"),
     "fx_rates": ("date", None),
 }
-CENT = Decimal("0.01")
 
 Bucket = tuple[int, Decimal | None]  # (count, amount)
 
@@ -151,9 +152,9 @@ def reconcile_entity(
 
 
 def matched_pct(reconciliations: list[EntityReconciliation]) -> Decimal | None:
-    """Matched buckets / all buckets x 100, rounded down to 2 places (None: no buckets)."""
+    """Matched buckets / all buckets in percent, rounded down (None: no buckets)."""
     total = sum(len(r.results) for r in reconciliations)
     if total == 0:
         return None
     matched = sum(r.matched for r in reconciliations)
-    return (Decimal(matched) * 100 / Decimal(total)).quantize(CENT, rounding=ROUND_DOWN)
+    return percent_down(matched, total)

@@ -1,3 +1,4 @@
+from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 # (label, url name, permission needed or None). Entries whose page does not exist yet
@@ -5,19 +6,19 @@ from django.urls import NoReverseMatch, reverse
 NAVIGATION = [
     ("Home", "home", None),
     ("Governance", "roadmap:dashboard", "core.view_dashboards"),
-    ("Executive", "metrics:executive", "core.view_dashboards"),
-    ("Marketing ROI", "metrics:marketing", "core.view_dashboards"),
-    ("Sales", "metrics:sales", "core.view_dashboards"),
-    ("CAC", "metrics:cac", "core.view_dashboards"),
+    ("Executive", "dashboards:executive", "core.view_dashboards"),
+    ("Marketing ROI", "dashboards:marketing", "core.view_dashboards"),
+    ("Sales", "dashboards:sales", "core.view_dashboards"),
+    ("CAC", "dashboards:cac", "core.view_dashboards"),
     ("Connectors", "connectors:health", "connectors.view_syncrun"),
 ]
 
 
-def navigation(request) -> dict:
+def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
-    items = []
+    items: list[dict[str, str | bool]] = []
     for label, url_name, perm in NAVIGATION:
         if perm and not user.has_perm(perm):
             continue

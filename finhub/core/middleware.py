@@ -1,5 +1,9 @@
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.http import HttpRequest, HttpResponseBase
 
 
 class LoginRequiredExceptApiMiddleware(LoginRequiredMiddleware):
@@ -11,10 +15,17 @@ class LoginRequiredExceptApiMiddleware(LoginRequiredMiddleware):
 
     api_prefix = "/api/"
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponseBase],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[Any, Any],
+    ) -> HttpResponseBase | None:
         if request.path_info.startswith(self.api_prefix):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
 
-    def get_login_url(self, view_func):
-        return getattr(view_func, "login_url", None) or settings.LOGIN_URL
+    def get_login_url(self, view_func: Callable[..., HttpResponseBase]) -> str:
+        url: str = getattr(view_func, "login_url", None) or settings.LOGIN_URL
+        return url

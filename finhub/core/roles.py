@@ -20,16 +20,16 @@ class RoleSpec:
 
 ROLES: dict[str, RoleSpec] = {
     FINANCE_VIEWER: RoleSpec(
-        view_apps=("metrics", "roadmap", "connectors"),
+        view_apps=("records", "metrics", "roadmap", "connectors"),
         extra=("core.view_dashboards",),
     ),
     PROJECT_MANAGER: RoleSpec(
-        view_apps=("metrics", "connectors"),
+        view_apps=("records", "metrics", "connectors"),
         manage_apps=("roadmap",),
         extra=("core.view_dashboards",),
     ),
     INTEGRATION_ADMIN: RoleSpec(
-        view_apps=("metrics", "roadmap"),
+        view_apps=("records", "metrics", "roadmap"),
         manage_apps=("connectors", "django_celery_beat"),
         extra=("core.view_dashboards",),
     ),

@@ -13,7 +13,7 @@ class ScheduleSpec:
     task: str
     every_seconds: int | None = None
     crontab: dict[str, str] | None = None  # minute/hour/day_of_week/day_of_month/month_of_year
-    kwargs: dict = field(default_factory=dict)
+    kwargs: dict[str, object] = field(default_factory=dict)  # the task's JSON kwargs
     why: str = ""
 
 

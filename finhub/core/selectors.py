@@ -15,7 +15,8 @@ def database_ready() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
+            row: tuple[int] | None = cursor.fetchone()
+            return row == (1,)
     except Exception as exc:  # any driver error means "not ready"
         # The class name only: driver messages can carry host names and user names.
         logger.warning("readiness: database unavailable (%s)", type(exc).__name__)
@@ -47,7 +48,7 @@ def scheduler_heartbeat_age_seconds() -> int | None:
     return int((timezone.now() - last).total_seconds())
 
 
-def readiness_report() -> tuple[bool, dict]:
+def readiness_report() -> tuple[bool, dict[str, object]]:
     """(ready, report): ready when the database and the broker answer.
 
     The scheduler's heartbeat age is reported too but does not fail readiness: the web

@@ -4,6 +4,7 @@ import json
 import logging
 from importlib import import_module
 
+from django.apps import AppConfig
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -95,7 +96,7 @@ def schedules_sync() -> list[str]:
     return created
 
 
-def after_migrate(*, sender, **kwargs) -> None:
+def after_migrate(*, sender: AppConfig, **kwargs: object) -> None:
     """post_migrate hook: keep roles and schedules in step with the code."""
     # Django sends it only for apps that have a models module.
     with_models = [c for c in django_apps.get_app_configs() if c.models_module is not None]

@@ -1,6 +1,7 @@
-"""Largest-remainder allocation of an amount in cents (METRICS.md §1).
+"""Largest-remainder allocation of an amount in cents (docs/metrics.md, "Revenue attribution").
 
-METRICS.md §1: "each group gets floor(amount in cents * share), and the leftover cents go one
+docs/metrics.md, "Revenue attribution": "each group gets floor(amount in cents * share), and the
+leftover cents go one
 each to the largest fractional remainders, ties to the alphabetically first group key. So the
 parts of one deal sum exactly to its amount". Shares are :class:`fractions.Fraction` (exact), so
 no rounding drift can make the parts differ from the whole.
@@ -13,11 +14,12 @@ from decimal import Decimal
 from fractions import Fraction
 from math import lcm
 
-from metrics.computations.presentation import from_cents, to_cents
+from finhub.core.money import from_cents, to_cents
 
 
 def allocate_cents(amount_cents: int, shares: Mapping[str, Fraction | int]) -> dict[str, int]:
-    """Split ``amount_cents`` across the groups of ``shares`` (METRICS.md §1).
+    """Split ``amount_cents`` across the groups of ``shares`` (docs/metrics.md, "Revenue
+    attribution").
 
     ``shares`` maps group key → share; the shares must be non-negative and sum to exactly 1.
     Each group gets ``floor(amount_cents * share)``; the leftover cents (fewer than the number
@@ -42,7 +44,8 @@ def allocate_cents_scaled(
 ) -> dict[str, int]:
     """:func:`allocate_cents` with shares given as ``numerators[key] / denominator``.
 
-    Integer-only arithmetic (the hot path of the attribution models, METRICS.md §1): the
+    Integer-only arithmetic (the hot path of the attribution models, docs/metrics.md, "Revenue
+    attribution"): the
     numerators must be non-negative integers summing to ``denominator``.
     """
     if not numerators:
@@ -50,8 +53,8 @@ def allocate_cents_scaled(
     if sum(numerators.values()) != denominator or denominator <= 0:
         raise ValueError(f"shares must sum to 1, got {sum(numerators.values())}/{denominator}")
     if amount_cents < 0:
-        parts = allocate_cents_scaled(-amount_cents, numerators, denominator)
-        return {key: -part for key, part in parts.items()}
+        negated = allocate_cents_scaled(-amount_cents, numerators, denominator)
+        return {key: -part for key, part in negated.items()}
     if len(numerators) == 1:
         (key,) = numerators
         return {key: amount_cents}

@@ -1,4 +1,4 @@
-"""Revenue attribution models (METRICS.md §1 "Revenue attribution").
+"""Revenue attribution models (docs/metrics.md, "Revenue attribution").
 
 Pure functions over plain data: :class:`Touchpoint` and :class:`Conversion` in, an
 :class:`AttributionResult` out. Typical use::
@@ -9,7 +9,7 @@ Pure functions over plain data: :class:`Touchpoint` and :class:`Conversion` in, 
 :func:`build_journeys` does the work shared by every model once (eligible touchpoints of each
 conversion, non-converting journeys), so running all models costs one preparation.
 
-Exactness (METRICS.md §1):
+Exactness (docs/metrics.md, "Revenue attribution"):
 
 * first_touch, last_touch, linear and position_based credits are exact rationals. Per
   conversion they are kept as integer numerators over one integer denominator (1, n, or
@@ -26,7 +26,7 @@ Exactness (METRICS.md §1):
   double-precision Gaussian elimination above that (the matrix is a diagonally dominant
   M-matrix, so elimination without pivoting is stable); the removal effects are then
   normalised exactly so the shares sum to exactly 1 either way.
-* shapley (optional in METRICS.md, no definition there): per conversion, the Shapley value of
+* shapley (an extra model): per conversion, the Shapley value of
   the unanimity game over the distinct groups of its eligible touchpoints, i.e. 1/m to each
   of its m distinct groups (see :func:`_shapley`); exact like linear.
 """
@@ -46,8 +46,8 @@ from fractions import Fraction
 from functools import cached_property
 from operator import attrgetter
 
+from finhub.core.money import from_cents, to_cents
 from metrics.computations.allocation import allocate_cents, allocate_cents_scaled
-from metrics.computations.presentation import from_cents, to_cents
 
 FIRST_TOUCH = "first_touch"
 LAST_TOUCH = "last_touch"
@@ -56,14 +56,15 @@ POSITION_BASED = "position_based"
 TIME_DECAY = "time_decay"
 MARKOV = "markov"
 SHAPLEY = "shapley"
-#: Model identifiers (METRICS.md "Model identifiers"), in presentation order.
+#: Model identifiers (docs/metrics.md, "Attribution models"), in presentation order.
 MODELS = (FIRST_TOUCH, LAST_TOUCH, LINEAR, POSITION_BASED, TIME_DECAY, MARKOV, SHAPLEY)
 
 GROUP_BY_CHANNEL = "channel"
 GROUP_BY_CAMPAIGN = "campaign"
 GROUP_BYS = (GROUP_BY_CHANNEL, GROUP_BY_CAMPAIGN)
 
-#: Key of the report row for conversions without an eligible touchpoint (METRICS.md §1).
+#: Key of the report row for conversions without an eligible touchpoint
+#: (docs/metrics.md, "Revenue attribution").
 UNATTRIBUTED_KEY = "(unattributed)"
 
 DEFAULT_LOOKBACK = timedelta(days=90)
@@ -87,7 +88,8 @@ class Touchpoint:
     Not frozen only because a million of these are built per run (a frozen dataclass is about
     four times slower to construct); the computations never modify one.
 
-    ``touchpoint_id`` breaks ties between equal times (METRICS.md §1 orders eligible
+    ``touchpoint_id`` breaks ties between equal times (docs/metrics.md, "Revenue attribution"
+    orders eligible
     touchpoints by ``(occurred_at, touchpoint id)``), so all ids of one run must be mutually
     comparable (all ints or all strings).
     """
@@ -101,7 +103,8 @@ class Touchpoint:
 
 @dataclass(slots=True)
 class Conversion:
-    """A won deal (METRICS.md §1 "Conversion"): value = ``amount`` (reporting currency),
+    """A won deal (docs/metrics.md, "Conversions and eligible touchpoints"): value = ``amount``
+    (reporting currency),
     time = ``converted_at`` (the close timestamp, timezone-aware)."""
 
     conversion_id: Hashable
@@ -121,7 +124,7 @@ class GroupCredit:
 
 @dataclass(frozen=True)
 class AttributionResult:
-    """The report of one model at one grouping (METRICS.md §1).
+    """The report of one model at one grouping (docs/metrics.md, "Revenue attribution").
 
     ``groups`` has one row per channel (or campaign) seen in the touchpoints, sorted by key,
     with zero rows kept. ``attributed_revenue`` equals the sum of the amounts of the
@@ -158,7 +161,8 @@ class AttributionResult:
 
 @dataclass
 class Journeys:
-    """Eligible touchpoints per conversion and the non-converting journeys (METRICS.md §1).
+    """Eligible touchpoints per conversion and the non-converting journeys (docs/metrics.md,
+    "Revenue attribution").
 
     Built once by :func:`build_journeys` and shared by every model and grouping.
     ``attributed`` holds ``(conversion, amount in cents, eligible touchpoints ordered by
@@ -221,7 +225,8 @@ def build_journeys(
     lookback: timedelta = DEFAULT_LOOKBACK,
     window: tuple[datetime, datetime] | None = None,
 ) -> Journeys:
-    """Find each conversion's eligible touchpoints (METRICS.md §1 "Eligible touchpoints").
+    """Find each conversion's eligible touchpoints (docs/metrics.md, "Conversions and eligible
+    touchpoints").
 
     Eligible: the contact's touchpoints with ``converted_at - lookback <= occurred_at <=
     converted_at``, ordered by ``(occurred_at, touchpoint_id)``; each conversion looks back
@@ -293,15 +298,21 @@ def _build_journeys(
 # --- per-conversion credits: (integer numerators per group, common denominator) ------------
 
 _Credits = tuple[dict[str, int], int]
+# A model's rule: (group key of each touchpoint, the conversion, its touchpoints) -> credits.
+_CreditRule = Callable[[Sequence[str], Conversion, Sequence[Touchpoint]], _Credits]
 
 
-def _first_touch(keys: Sequence[str], _conversion, _touchpoints) -> _Credits:
-    """METRICS.md §1 first touch: 1 for t1."""
+def _first_touch(
+    keys: Sequence[str], _conversion: Conversion, _touchpoints: Sequence[Touchpoint]
+) -> _Credits:
+    """docs/metrics.md, "Revenue attribution" first touch: 1 for t1."""
     return {keys[0]: 1}, 1
 
 
-def _last_touch(keys: Sequence[str], _conversion, _touchpoints) -> _Credits:
-    """METRICS.md §1 last touch: 1 for tn."""
+def _last_touch(
+    keys: Sequence[str], _conversion: Conversion, _touchpoints: Sequence[Touchpoint]
+) -> _Credits:
+    """docs/metrics.md, "Revenue attribution" last touch: 1 for tn."""
     return {keys[-1]: 1}, 1
 
 
@@ -312,8 +323,10 @@ def _sum_by_key(keys: Sequence[str], numerators: Sequence[int]) -> dict[str, int
     return totals
 
 
-def _linear(keys: Sequence[str], _conversion, _touchpoints) -> _Credits:
-    """METRICS.md §1 linear: 1/n each (numerator 1 over denominator n)."""
+def _linear(
+    keys: Sequence[str], _conversion: Conversion, _touchpoints: Sequence[Touchpoint]
+) -> _Credits:
+    """docs/metrics.md, "Revenue attribution" linear: 1/n each (numerator 1 over denominator n)."""
     totals: dict[str, int] = {}
     for key in keys:
         totals[key] = totals.get(key, 0) + 1
@@ -324,7 +337,8 @@ _POSITION_CACHE: dict[int, tuple[tuple[int, ...], int]] = {}
 
 
 def position_based_weights(n: int) -> tuple[tuple[int, ...], int]:
-    """Integer numerators and denominator of the position-based credits (METRICS.md §1).
+    """Integer numerators and denominator of the position-based credits (docs/metrics.md, "Revenue
+    attribution").
 
     n=1: 1; n=2: 1/2 each; n>=3: 0.4 to t1 and tn, 0.2/(n-2) to each middle one, i.e.
     2(n-2), 1, …, 1, 2(n-2) over 5(n-2). Cached per n (the credits depend on n only).
@@ -344,7 +358,9 @@ def position_based_weights(n: int) -> tuple[tuple[int, ...], int]:
     return cached
 
 
-def _position_based(keys: Sequence[str], _conversion, _touchpoints) -> _Credits:
+def _position_based(
+    keys: Sequence[str], _conversion: Conversion, _touchpoints: Sequence[Touchpoint]
+) -> _Credits:
     numerators, denominator = position_based_weights(len(keys))
     return _sum_by_key(keys, numerators), denominator
 
@@ -352,7 +368,8 @@ def _position_based(keys: Sequence[str], _conversion, _touchpoints) -> _Credits:
 def time_decay_weights(
     occurred_at: Sequence[datetime], half_life: timedelta
 ) -> tuple[tuple[int, ...], int]:
-    """Integer weights of the time-decay model and their sum (METRICS.md §1).
+    """Integer weights of the time-decay model and their sum (docs/metrics.md, "Revenue
+    attribution").
 
     w_i = 2^(-(converted_at - occurred_at_i) / half_life). The common factor
     2^(-(converted_at - latest) / half_life) cancels in w_i / Σw, so the weights are taken
@@ -369,8 +386,10 @@ def time_decay_weights(
     return weights, sum(weights)
 
 
-def _time_decay_factory(half_life: timedelta):
-    def _time_decay(keys: Sequence[str], conversion: Conversion, touchpoints) -> _Credits:
+def _time_decay_factory(half_life: timedelta) -> _CreditRule:
+    def _time_decay(
+        keys: Sequence[str], conversion: Conversion, touchpoints: Sequence[Touchpoint]
+    ) -> _Credits:
         weights, total = time_decay_weights([t.occurred_at for t in touchpoints], half_life)
         return _sum_by_key(keys, weights), total
 
@@ -382,10 +401,11 @@ def _heuristic(
     *,
     model: str,
     group_by: str,
-    credit: Callable[[Sequence[str], Conversion, Sequence[Touchpoint]], _Credits],
+    credit: _CreditRule,
     exact_conversions: bool,
 ) -> AttributionResult:
-    """Credits per conversion, allocated in cents per conversion and group (METRICS.md §1)."""
+    """Credits per conversion, allocated in cents per conversion and group (docs/metrics.md,
+    "Revenue attribution")."""
     get_key = attrgetter(group_by)
     cents: dict[str, int] = dict.fromkeys(journeys.group_keys[group_by], 0)
     # Exact models: Σ numerators per (key, denominator); few distinct denominators.
@@ -450,7 +470,7 @@ def _result(
 
 @dataclass(frozen=True)
 class MarkovChain:
-    """Aggregated first-order transition counts (METRICS.md §1 "Markov removal effect").
+    """Aggregated first-order transition counts (docs/metrics.md, "Markov removal effect").
 
     ``states`` are the channel (or campaign) states, indexed 1..k; index 0 is START,
     ``k + 1`` CONVERSION and ``k + 2`` NULL. ``counts[(i, j)]`` is the number of observed
@@ -464,7 +484,8 @@ class MarkovChain:
 def markov_chain(
     converting_paths: Iterable[Iterable[str]], null_paths: Iterable[Iterable[str]]
 ) -> MarkovChain:
-    """Count transitions of START → states… → CONVERSION / NULL paths (METRICS.md §1).
+    """Count transitions of START → states… → CONVERSION / NULL paths (docs/metrics.md, "Revenue
+    attribution").
 
     Counts are aggregated in one pass (an integer per pair), so the solve only sees k+1
     transient states whatever the number of paths. States are indexed alphabetically.
@@ -557,7 +578,8 @@ def _invert_float(matrix: list[list[int]]) -> list[list[float]]:
 def markov_removal_effects(
     chain: MarkovChain, *, exact: bool | None = None
 ) -> tuple[Fraction | float, dict[str, Fraction | float]]:
-    """P (START → CONVERSION) and the removal effect of each state (METRICS.md §1).
+    """P (START → CONVERSION) and the removal effect of each state (docs/metrics.md, "Revenue
+    attribution").
 
     With A = diag(out) - C over the transient states (C the transition counts, out the
     outgoing totals), I - Q = diag(out)^-1 A, so h = A^-1 b (b = counts into CONVERSION) is
@@ -582,7 +604,9 @@ def markov_removal_effects(
     zero: Fraction | float = Fraction(0) if exact else 0.0
     if not any(into_conversion):
         return zero, {state: zero for state in chain.states}
-    inverse = _invert_exact(matrix) if exact else _invert_float(matrix)
+    inverse: Sequence[Sequence[Fraction | float]] = (
+        _invert_exact(matrix) if exact else _invert_float(matrix)
+    )
     conversion_probability = [
         sum((a * b for a, b in zip(row, into_conversion, strict=True) if b), zero)
         for row in inverse
@@ -596,7 +620,8 @@ def markov_removal_effects(
 
 
 def _markov(journeys: Journeys, *, group_by: str, exact: bool | None) -> AttributionResult:
-    """METRICS.md §1 Markov: shares RE_c / ΣRE of the attributed conversions and revenue."""
+    """docs/metrics.md, "Revenue attribution" Markov: shares RE_c / ΣRE of the attributed
+    conversions and revenue."""
     get_key = attrgetter(group_by)
     chain = markov_chain(
         (map(get_key, touchpoints) for _c, _cents, touchpoints in journeys.attributed),
@@ -619,7 +644,9 @@ def _markov(journeys: Journeys, *, group_by: str, exact: bool | None) -> Attribu
 # --- Shapley ------------------------------------------------------------------------------
 
 
-def _shapley(keys: Sequence[str], _conversion, _touchpoints) -> _Credits:
+def _shapley(
+    keys: Sequence[str], _conversion: Conversion, _touchpoints: Sequence[Touchpoint]
+) -> _Credits:
     """Shapley value per conversion over the distinct groups of its eligible touchpoints.
 
     The game of one conversion: v(S) = 1 when S contains every group of the journey (the
@@ -643,7 +670,8 @@ def attribute(
     half_life: timedelta = DEFAULT_HALF_LIFE,
     markov_exact: bool | None = None,
 ) -> AttributionResult:
-    """Run one attribution model over prepared journeys (METRICS.md §1, "Model identifiers").
+    """Run one attribution model over prepared journeys (docs/metrics.md, "Revenue attribution",
+    "Model identifiers").
 
     ``model`` is one of :data:`MODELS`; ``group_by`` is ``"channel"`` or ``"campaign"``.
     Revenue is allocated in cents per conversion and per group (for markov: once across the
@@ -664,6 +692,7 @@ def _attribute(
 ) -> AttributionResult:
     if model == MARKOV:
         return _markov(journeys, group_by=group_by, exact=markov_exact)
+    credit: _CreditRule | None
     if model == TIME_DECAY:
         if half_life <= timedelta(0):
             raise AttributionError("half-life must be positive")
@@ -696,7 +725,8 @@ def run_attribution(
     lookback: timedelta = DEFAULT_LOOKBACK,
     half_life: timedelta = DEFAULT_HALF_LIFE,
 ) -> AttributionResult:
-    """:func:`build_journeys` then :func:`attribute` for one model (METRICS.md §1)."""
+    """:func:`build_journeys` then :func:`attribute` for one model (docs/metrics.md, "Revenue
+    attribution")."""
     journeys = build_journeys(touchpoints, conversions, lookback=lookback)
     return attribute(journeys, model=model, group_by=group_by, half_life=half_life)
 
@@ -708,7 +738,8 @@ def attribute_all(
     group_by: str = GROUP_BY_CHANNEL,
     half_life: timedelta = DEFAULT_HALF_LIFE,
 ) -> dict[str, AttributionResult]:
-    """:func:`attribute` for several models over one preparation (METRICS.md §1)."""
+    """:func:`attribute` for several models over one preparation (docs/metrics.md, "Revenue
+    attribution")."""
     return {
         model: attribute(journeys, model=model, group_by=group_by, half_life=half_life)
         for model in models

@@ -1,4 +1,5 @@
-"""Reading attribution input files and writing the report (METRICS.md "File formats").
+"""Reading attribution input files and writing the report (docs/metrics.md, "Attribution command
+files").
 
 Pure text handling for the ``attribution`` management command: no ORM. Columns are found by
 their header names (case-insensitive, surrounding spaces ignored) in any order; extra columns
@@ -29,8 +30,8 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import TextIO
 
+from finhub.core.money import present_money
 from metrics.computations.attribution import AttributionResult, Conversion, Touchpoint
-from metrics.computations.presentation import present_money
 
 TOUCHPOINT_COLUMNS = ("touchpoint_id", "contact_id", "occurred_at", "channel", "campaign")
 CONVERSION_COLUMNS = ("deal_id", "contact_id", "converted_at", "amount")
@@ -43,7 +44,7 @@ class InputFileError(ValueError):
     """A problem in an input file, with the file name and line number in the message."""
 
 
-def _header(reader, name: str, columns: tuple[str, ...]) -> list[int]:
+def _header(reader: Iterator[list[str]], name: str, columns: tuple[str, ...]) -> list[int]:
     """Positions of ``columns`` in the header row (names compared stripped, lower-case)."""
     try:
         header = next(reader)
@@ -61,7 +62,9 @@ def _header(reader, name: str, columns: tuple[str, ...]) -> list[int]:
     return [positions[column] for column in columns]
 
 
-def _records(handle: TextIO, name: str, columns: tuple[str, ...]) -> Iterator[tuple[int, list]]:
+def _records(
+    handle: TextIO, name: str, columns: tuple[str, ...]
+) -> Iterator[tuple[int, list[str]]]:
     """``(line number, values of columns)`` per non-blank data row, values stripped."""
     reader = csv.reader(handle)
     positions = _header(reader, name, columns)
@@ -88,7 +91,7 @@ def _time(value: str, *, name: str, line: int, column: str) -> datetime:
     return parsed
 
 
-def _empty(*, name: str, line: int, values: list, columns: tuple[str, ...]) -> None:
+def _empty(*, name: str, line: int, values: list[str], columns: tuple[str, ...]) -> None:
     for value, column in zip(values, columns, strict=True):
         if not value:
             raise InputFileError(f"{name}, line {line}: {column} is empty")

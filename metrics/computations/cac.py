@@ -1,7 +1,8 @@
-"""CAC, LTV, LTV:CAC and CAC payback for a month (METRICS.md §4).
+"""CAC, LTV, LTV:CAC and CAC payback for a month (docs/metrics.md, "CAC, LTV and payback").
 
 Every ratio with a zero (or undefined) denominator is ``None`` — undefined, reported as
-``"undefined"`` — never 0 and never infinity (METRICS.md §4 last paragraph). Ratios are
+``"undefined"`` — never 0 and never infinity (docs/metrics.md, "CAC, LTV and payback" last
+paragraph). Ratios are
 unrounded Decimals; round at presentation.
 """
 
@@ -20,7 +21,8 @@ POOLED_CHURN_MONTHS = 12
 
 def blended_cac(*, sales_marketing_cost: Decimal, new_customers: int) -> Decimal | None:
     """Blended CAC = all sales and marketing cost of month m (including cost allocated to no
-    channel) / customers whose first MRR is in m (METRICS.md §4). Reactivated customers are
+    channel) / customers whose first MRR is in m (docs/metrics.md, "CAC, LTV and payback").
+    Reactivated customers are
     not new."""
     return ratio(sales_marketing_cost, new_customers)
 
@@ -32,7 +34,8 @@ def paid_cac(
     paid_channels: Collection[str],
 ) -> Decimal | None:
     """Paid CAC = paid-channel marketing spend in m / new customers in m acquired through paid
-    channels (METRICS.md §4). Which channels are paid is configuration (``paid_channels``)."""
+    channels (docs/metrics.md, "CAC, LTV and payback"). Which channels are paid is configuration
+    (``paid_channels``)."""
     spend = sum(
         (Decimal(spend_by_channel.get(channel, 0)) for channel in paid_channels), Decimal(0)
     )
@@ -43,7 +46,8 @@ def paid_cac(
 def channel_cac(
     *, acquisition_cost: Mapping[str, Decimal], new_customers: Mapping[str, int]
 ) -> dict[str, Decimal | None]:
-    """CAC per channel = that channel's acquisition cost / its new customers (METRICS.md §4),
+    """CAC per channel = that channel's acquisition cost / its new customers (docs/metrics.md,
+    "CAC, LTV and payback"),
     for every channel with a cost or new customers."""
     channels = sorted(set(acquisition_cost) | set(new_customers))
     return {
@@ -70,7 +74,8 @@ def ltv(
     churn_rate: Decimal | None,
     gross_margin: Decimal = DEFAULT_GROSS_MARGIN,
 ) -> Decimal | None:
-    """LTV = ARPA * gross margin / churn rate (METRICS.md §4); undefined when ARPA or the
+    """LTV = ARPA * gross margin / churn rate (docs/metrics.md, "CAC, LTV and payback"); undefined
+    when ARPA or the
     churn rate is undefined or the churn rate is 0."""
     if arpa is None or churn_rate is None:
         return None
@@ -79,7 +84,7 @@ def ltv(
 
 def pooled_churn_rate(months: Sequence[MrrMonth]) -> Decimal | None:
     """Pooled trailing-12-month logo churn at the last month m of ``months``: Σ churned / Σ
-    customers at month start over m-11…m (METRICS.md §4).
+    customers at month start over m-11…m (docs/metrics.md, "CAC, LTV and payback").
 
     ``months`` must be consecutive and start at the beginning of the subscription history;
     the rate is undefined until 12 months of history exist (fewer than 12 months given) and
@@ -94,7 +99,8 @@ def pooled_churn_rate(months: Sequence[MrrMonth]) -> Decimal | None:
 
 
 def ltv_to_cac(*, ltv_value: Decimal | None, cac: Decimal | None) -> Decimal | None:
-    """LTV:CAC = LTV / blended CAC (METRICS.md §4); undefined if either is undefined or CAC
+    """LTV:CAC = LTV / blended CAC (docs/metrics.md, "CAC, LTV and payback"); undefined if either
+    is undefined or CAC
     is 0."""
     if ltv_value is None or cac is None:
         return None
@@ -104,7 +110,8 @@ def ltv_to_cac(*, ltv_value: Decimal | None, cac: Decimal | None) -> Decimal | N
 def cac_payback_months(
     *, cac: Decimal | None, arpa: Decimal | None, gross_margin: Decimal = DEFAULT_GROSS_MARGIN
 ) -> Decimal | None:
-    """CAC payback months = CAC / (ARPA * gross margin) (METRICS.md §4). Per channel, pass
+    """CAC payback months = CAC / (ARPA * gross margin) (docs/metrics.md, "CAC, LTV and payback").
+    Per channel, pass
     that channel's CAC with the same blended ARPA."""
     if cac is None or arpa is None:
         return None
@@ -113,7 +120,7 @@ def cac_payback_months(
 
 @dataclass(frozen=True)
 class CacMonth:
-    """The §4 metrics of one month; ``None`` = undefined."""
+    """The CAC, LTV and payback metrics of one month; ``None`` = undefined."""
 
     month: object
     new_customers: int
@@ -137,7 +144,8 @@ def cac_month(
     paid_channels: Collection[str],
     gross_margin: Decimal = DEFAULT_GROSS_MARGIN,
 ) -> CacMonth:
-    """All §4 metrics for the last month of ``months`` (METRICS.md §4).
+    """All CAC, LTV and payback metrics for the last month of ``months`` (docs/metrics.md, "CAC,
+    LTV and payback").
 
     ``months``: consecutive :class:`MrrMonth` from the start of the subscription history to
     m (the pooled 12-month churn needs the history). ``sales_marketing_cost``: all sales and

@@ -1,4 +1,4 @@
-"""Campaign ROI and ROAS (METRICS.md §2 "Campaign ROI").
+"""Campaign ROI and ROAS (docs/metrics.md, "Campaign ROI").
 
 For a campaign (or channel) and period: cost = its spend in the period; revenue = its
 attributed revenue (chosen model) from conversions in the period. ROI = (revenue - cost) /
@@ -17,7 +17,7 @@ from metrics.computations.presentation import ratio
 
 
 class RoiStatus:
-    """Why an ROI is or is not available (METRICS.md §2)."""
+    """Why an ROI is or is not available (docs/metrics.md, "Campaign ROI")."""
 
     OK = "ok"
     #: cost = 0 with revenue > 0: "cost missing" (no ROI).
@@ -46,7 +46,7 @@ class Roi:
 
 
 def campaign_roi(*, key: str = "", cost: Decimal, revenue: Decimal | None) -> Roi:
-    """ROI = (revenue - cost) / cost and ROAS = revenue / cost (METRICS.md §2).
+    """ROI = (revenue - cost) / cost and ROAS = revenue / cost (docs/metrics.md, "Campaign ROI").
 
     * cost > 0: both defined; revenue = 0 gives ROI = -1 (-100%) and ROAS = 0.
     * cost = 0 and revenue > 0: status ``cost_missing``, no ROI, no ROAS.
@@ -74,6 +74,6 @@ def campaign_roi(*, key: str = "", cost: Decimal, revenue: Decimal | None) -> Ro
 
 def roi_tracking_capability(rois: Iterable[Roi]) -> Decimal | None:
     """Campaigns with spend in the period that have an ROI / campaigns with spend
-    (METRICS.md §2 "Campaign ROI tracking capability"); ``None`` when none had spend."""
+    (docs/metrics.md, "ROI tracking capability"); ``None`` when none had spend."""
     with_spend = [item for item in rois if item.has_spend]
     return ratio(sum(1 for item in with_spend if item.roi is not None), len(with_spend))

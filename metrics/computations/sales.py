@@ -1,4 +1,4 @@
-"""Sales metrics (METRICS.md §6). ``None`` = undefined (zero denominator)."""
+"""Sales metrics (docs/metrics.md, "Sales"). ``None`` = undefined (zero denominator)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from metrics.computations.presentation import CENT, ratio, to_decimal
+from finhub.core.money import CENT, to_decimal
+from metrics.computations.presentation import ratio
 
 DEFAULT_TOLERANCE = Decimal("0.005")
 MINIMUM_TOLERANCE = CENT
 
 
 def win_rate(*, won: int, lost: int) -> Decimal | None:
-    """Win rate = won / (won + lost) deals closed in the period (METRICS.md §6)."""
+    """Win rate = won / (won + lost) deals closed in the period (docs/metrics.md, "Sales")."""
     return ratio(won, won + lost)
 
 
 def average_deal_size(won_amounts: Iterable[Decimal]) -> Decimal | None:
-    """Average deal size = won revenue / won deals (METRICS.md §6)."""
+    """Average deal size = won revenue / won deals (docs/metrics.md, "Sales")."""
     amounts = [Decimal(amount) for amount in won_amounts]
     return ratio(sum(amounts, Decimal(0)), len(amounts))
 
@@ -50,7 +51,7 @@ class SalesCycle:
 
 def sales_cycle(won_deals: Iterable[tuple[date | datetime, date | datetime]]) -> SalesCycle:
     """Sales cycle = days from created to closed, median and mean, for won deals
-    (METRICS.md §6). Pairs of ``(created, closed)``; with two datetimes the days are
+    (docs/metrics.md, "Sales"). Pairs of ``(created, closed)``; with two datetimes the days are
     fractional (exact), with dates whole days."""
     days = [_days(created, closed) for created, closed in won_deals]
     if not days:
@@ -64,13 +65,13 @@ def sales_cycle(won_deals: Iterable[tuple[date | datetime, date | datetime]]) ->
 
 def quota_attainment(*, won_revenue: Decimal, quota: Decimal) -> Decimal | None:
     """Quota attainment = won revenue of the rep (team) in the period / quota of the period
-    (METRICS.md §6)."""
+    (docs/metrics.md, "Sales")."""
     return ratio(won_revenue, quota)
 
 
 def sales_roi(*, won_revenue: Decimal, sales_cost: Decimal) -> Decimal | None:
     """Sales ROI = (won revenue - sales cost) / sales cost, sales cost from the GL lines of the
-    sales department(s) (METRICS.md §6)."""
+    sales department(s) (docs/metrics.md, "Sales")."""
     return ratio(Decimal(won_revenue) - Decimal(sales_cost), sales_cost)
 
 
@@ -82,7 +83,8 @@ def amounts_consistent(
     minimum: Decimal = MINIMUM_TOLERANCE,
 ) -> bool:
     """Whether the ERP revenue recorded for a deal equals its amount within the tolerance:
-    |deal - erp| <= max(tolerance * |deal|, minimum) (METRICS.md §6: default 0.5%, at least
+    |deal - erp| <= max(tolerance * |deal|, minimum) (docs/metrics.md, "Sales": default 0.5%, at
+    least
     1 cent). No ERP revenue recorded (``None``) is not consistent."""
     if erp_revenue is None:
         return False
@@ -98,7 +100,8 @@ def sales_finance_consistency(
     minimum: Decimal = MINIMUM_TOLERANCE,
 ) -> Decimal | None:
     """Won deals whose amount equals the ERP revenue recorded for the deal within the
-    tolerance / won deals (METRICS.md §6). Pairs ``(deal amount, ERP revenue or None)``."""
+    tolerance / won deals (docs/metrics.md, "Sales"). Pairs ``(deal amount, ERP revenue or
+    None)``."""
     pairs = list(won_deals)
     matching = sum(
         1

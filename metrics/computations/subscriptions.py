@@ -1,12 +1,14 @@
-"""Subscription metrics: MRR movements, ARPA, logo churn, NRR and GRR (METRICS.md §3).
+"""Subscription metrics: MRR movements, ARPA, logo churn, NRR and GRR (docs/metrics.md,
+"Subscriptions and MRR").
 
 Input is a list of :class:`SubscriptionEvent` (the customer's MRR *after* the event). Months
-are represented by the ``date`` of their first day (see :func:`month_of`).
+are represented by the ``date`` of their first day (:func:`finhub.core.calendar.month_of`).
 
 "Had MRR before" (new vs reactivation) is judged on month ends, like every other movement:
 a customer whose MRR was > 0 at the end of some month before m-1 reactivates; one that never
 had MRR > 0 at a month end is new. So each customer is new exactly once, in the first month
-it ends with MRR, which is also the month that counts for CAC (METRICS.md §4 "customers whose
+it ends with MRR, which is also the month that counts for CAC (docs/metrics.md, "CAC, LTV and
+payback" "customers whose
 first MRR is in m").
 """
 
@@ -14,11 +16,12 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
+from finhub.core.calendar import add_months, month_end, month_of, months_between
 from metrics.computations.presentation import ratio
 
 ZERO = Decimal("0")
@@ -36,32 +39,8 @@ class SubscriptionEvent:
     mrr: Decimal
 
 
-def month_of(day: date) -> date:
-    """The month containing ``day``, as the date of its first day."""
-    return day.replace(day=1)
-
-
-def add_months(month: date, count: int) -> date:
-    """The month ``count`` months after (or before, if negative) ``month``."""
-    index = month.year * 12 + month.month - 1 + count
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(month: date) -> date:
-    """The last day of ``month``."""
-    return add_months(month_of(month), 1) - timedelta(days=1)
-
-
-def months_between(first: date, last: date) -> Iterator[date]:
-    """The months from ``first`` to ``last`` inclusive."""
-    month = month_of(first)
-    while month <= month_of(last):
-        yield month
-        month = add_months(month, 1)
-
-
 class MrrLedger:
-    """Every customer's MRR over time, from its events (METRICS.md §3).
+    """Every customer's MRR over time, from its events (docs/metrics.md, "Subscriptions and MRR").
 
     A customer's MRR at a month end is the MRR after their last event on or before that day.
     """
@@ -117,7 +96,8 @@ class MrrLedger:
 
 @dataclass(frozen=True)
 class MrrMonth:
-    """MRR movements and ratios of one month (METRICS.md §3). ``None`` = undefined."""
+    """MRR movements and ratios of one month (docs/metrics.md, "Subscriptions and MRR"). ``None`` =
+    undefined."""
 
     month: date
     start_mrr: Decimal
@@ -127,9 +107,9 @@ class MrrMonth:
     expansion: Decimal
     contraction: Decimal
     churn: Decimal
-    new_customers: frozenset
-    reactivated_customers: frozenset
-    churned_customers: frozenset
+    new_customers: frozenset[Hashable]
+    reactivated_customers: frozenset[Hashable]
+    churned_customers: frozenset[Hashable]
     active_at_start: int
     active_at_end: int
     arpa: Decimal | None
@@ -144,7 +124,7 @@ class MrrMonth:
 
 
 def mrr_month(ledger: MrrLedger, month: date) -> MrrMonth:
-    """The MRR movements of ``month`` (METRICS.md §3).
+    """The MRR movements of ``month`` (docs/metrics.md, "Subscriptions and MRR").
 
     Each customer's month-end MRR at m-1 (prev) and m (now): new (prev = 0, never had MRR at
     an earlier month end, now > 0: now), reactivation (prev = 0, had MRR before, now > 0:
@@ -159,9 +139,9 @@ def mrr_month(ledger: MrrLedger, month: date) -> MrrMonth:
     before = ledger.month_end_mrr(previous_month)
     after = ledger.month_end_mrr(month)
     new = reactivation = expansion = contraction = churn = ZERO
-    new_ids: set = set()
-    reactivated_ids: set = set()
-    churned_ids: set = set()
+    new_ids: set[Hashable] = set()
+    reactivated_ids: set[Hashable] = set()
+    churned_ids: set[Hashable] = set()
     for customer, now in after.items():
         prev = before.get(customer, ZERO)
         if prev <= 0 < now:
@@ -211,7 +191,7 @@ def mrr_months(ledger: MrrLedger, first: date, last: date) -> list[MrrMonth]:
 
 def trailing_12_nrr(ledger: MrrLedger, month: date) -> Decimal | None:
     """Trailing-12-month NRR at m = Σ MRR at m of the customers active at m-12 / Σ their MRR
-    at m-12 (METRICS.md §3); ``None`` when nobody was active at m-12."""
+    at m-12 (docs/metrics.md, "Subscriptions and MRR"); ``None`` when nobody was active at m-12."""
     then = ledger.month_end_mrr(add_months(month_of(month), -12))
     now = ledger.month_end_mrr(month)
     cohort = {customer: value for customer, value in then.items() if value > 0}
@@ -221,7 +201,7 @@ def trailing_12_nrr(ledger: MrrLedger, month: date) -> Decimal | None:
 
 def trailing_12_grr(ledger: MrrLedger, month: date) -> Decimal | None:
     """Trailing-12-month GRR at m: as :func:`trailing_12_nrr` with min(MRR at m, MRR at
-    m-12) per customer (METRICS.md §3)."""
+    m-12) per customer (docs/metrics.md, "Subscriptions and MRR")."""
     then = ledger.month_end_mrr(add_months(month_of(month), -12))
     now = ledger.month_end_mrr(month)
     cohort = {customer: value for customer, value in then.items() if value > 0}

@@ -1,4 +1,4 @@
-"""Budget vs actual (METRICS.md §5).
+"""Budget vs actual (docs/metrics.md, "Budget vs actual").
 
 Actual = Σ GL lines; budget = Σ budget lines of the chosen (default: current) version — the
 selectors do those sums; these functions take the totals. ``None`` = undefined.
@@ -16,8 +16,10 @@ from metrics.computations.presentation import ratio
 REVENUE = "revenue"
 COST = "cost"
 EXPENSE = "expense"
-#: Account types whose favourable direction METRICS.md §5 defines.
-FAVOURABLE_WHEN_ABOVE = frozenset({REVENUE})
+#: A result measure (operating income, margin): revenue less costs, so above budget is good.
+PROFIT = "profit"
+#: Account types whose favourable direction docs/metrics.md, "Budget vs actual" defines.
+FAVOURABLE_WHEN_ABOVE = frozenset({REVENUE, PROFIT})
 FAVOURABLE_WHEN_BELOW = frozenset({COST, EXPENSE})
 
 
@@ -33,9 +35,10 @@ class Variance:
 
 
 def favourable(variance: Decimal, account_type: str) -> bool | None:
-    """Favourable when variance > 0 for revenue accounts and < 0 for cost and expense
-    accounts (METRICS.md §5). ``None`` (neither) for a zero variance or another account type
-    (assets, liabilities, equity have no favourable direction)."""
+    """Favourable when variance > 0 for revenue accounts (and profit measures) and < 0 for
+    cost and expense accounts (docs/metrics.md, "Budget vs actual"). ``None`` (neither) for a zero
+    variance or
+    another account type (assets, liabilities, equity have no favourable direction)."""
     if variance == 0:
         return None
     if account_type in FAVOURABLE_WHEN_ABOVE:
@@ -47,7 +50,7 @@ def favourable(variance: Decimal, account_type: str) -> bool | None:
 
 def budget_variance(*, actual: Decimal, budget: Decimal, account_type: str) -> Variance:
     """Variance = actual - budget; variance % = variance / |budget|, undefined when budget = 0
-    (METRICS.md §5). ``variance_pct`` is a fraction (0.1 = 10%)."""
+    (docs/metrics.md, "Budget vs actual"). ``variance_pct`` is a fraction (0.1 = 10%)."""
     actual, budget = Decimal(actual), Decimal(budget)
     variance = actual - budget
     return Variance(
@@ -66,7 +69,8 @@ def full_year_outturn(
     closed_months: Iterable[date],
 ) -> Decimal:
     """Full-year outturn = actuals of the closed months + budget of the remaining months
-    (METRICS.md §5). Months are keyed by their first day; the year's months are those in
+    (docs/metrics.md, "Budget vs actual"). Months are keyed by their first day; the year's months
+    are those in
     either mapping or in ``closed_months``; a closed month without GL lines counts 0."""
     closed = set(closed_months)
     months = set(actual_by_month) | set(budget_by_month) | closed

@@ -12,7 +12,7 @@ import connectors.api
 from connectors.models import IdempotencyKey
 from connectors.services import idempotency_keys_purge, request_fingerprint
 from connectors.tasks import idempotency_keys_purge_expired
-from metrics.models import GLLine, IngestBatch
+from records.models import GLLine, IngestBatch
 from tests.connectors.helpers import gl_line, make_token, post_json
 
 URL = "/api/v1/ingest/gl_lines/"

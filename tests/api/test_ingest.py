@@ -7,7 +7,7 @@ import pytest
 from django.test import override_settings
 
 from connectors.services import api_token_revoke
-from metrics.models import GLLine, IngestBatch, RejectedRecord
+from records.models import GLLine, IngestBatch, RejectedRecord
 from tests.connectors.helpers import gl_line, make_token, post_json
 from tests.factories import ConnectorFactory
 

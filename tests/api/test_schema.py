@@ -7,9 +7,9 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
 from connectors.schema import example_record
-from metrics.ingestion.entities import ENTITIES
-from metrics.ingestion.services import Actor, entity_field_docs, ingest_records
-from metrics.models import IngestBatch
+from records.ingestion.entities import ENTITIES
+from records.ingestion.services import Actor, entity_field_docs, ingest_records
+from records.models import IngestBatch
 from tests.connectors.helpers import bearer, make_token
 from tests.factories import ConnectorFactory
 

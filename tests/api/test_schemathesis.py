@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from metrics.ingestion.services import ENTITY_NAMES
+from connectors.authentication import READ_ALL_SCOPE
+from records.ingestion.services import ENTITY_NAMES
 from tests.connectors.helpers import make_token
 
 # Examples per operation: ~90 operations stay well under two minutes on either database.
@@ -61,7 +62,11 @@ schema.app = in_test_transaction(get_wsgi_application())
 @pytest.fixture
 def token_headers(db):
     _, plaintext = make_token(
-        entities=ENTITY_NAMES, can_read=True, scopes=["roadmap.measurements"], name="fuzz"
+        entities=ENTITY_NAMES,
+        can_read=True,
+        # Wider reads too, so the computed metrics endpoints are fuzzed past their 403.
+        scopes=["roadmap.measurements", READ_ALL_SCOPE],
+        name="fuzz",
     )
     return {"Authorization": f"Bearer {plaintext}"}
 

@@ -22,22 +22,23 @@ END_MONTH = dt.date(2026, 10, 1)  # the generated company's last month (determin
 
 @pytest.fixture
 def company_data(settings):
-    from connectors.sandbox.bulk import company_bulk_load
     from connectors.sandbox.company import generate
     from finhub.core import roles
+    from records.ingestion.bulk import records_bulk_load
     from tests.factories import ConnectorFactory, user_with_role
 
     company = generate(seed=7, scale=0.05, end_month=END_MONTH)
     settings.FINHUB_REPORTING_CURRENCY = company.reporting_currency
-    company_bulk_load(company, source=ConnectorFactory(name="Generated company", kind="erp"))
+    source = ConnectorFactory(name="Generated company", kind="erp")
+    records_bulk_load(company.entities, source=source)
     user_with_role(roles.FINANCE_VIEWER, username="fiona", first_name="Fiona")
     return company
 
 
 def converted_total(lines) -> Decimal:
     """Σ of GL lines in the reporting currency at each line's date, rounded to cents."""
+    from finhub.core.money import present_money
     from metrics import selectors
-    from metrics.computations.presentation import present_money
 
     rows = list(lines.values_list("currency_id", "posting_date", "amount"))
     rates = selectors.fx_rates(start=min(r[1] for r in rows), end=max(r[1] for r in rows))
@@ -45,7 +46,7 @@ def converted_total(lines) -> Decimal:
 
 
 def usd(value: Decimal, currency: str) -> str:
-    from metrics.dashboards.tables import format_value
+    from dashboards.tables import format_value
 
     return format_value(value, "money", currency)
 
@@ -63,7 +64,7 @@ def click_bar(page, chart_id: str, dataset: int, index: int) -> None:
 
 
 def test_executive_dashboard(page, live_server, login, screenshot, company_data, tmp_path):
-    from metrics import models as m
+    from records import models as m
 
     currency = company_data.reporting_currency
     login("fiona")
@@ -133,7 +134,7 @@ def test_executive_dashboard(page, live_server, login, screenshot, company_data,
 
 
 def test_cac_dashboard(page, live_server, login, screenshot, company_data, tmp_path):
-    from metrics import models as m
+    from records import models as m
 
     currency = company_data.reporting_currency
     login("fiona")

@@ -23,14 +23,15 @@ Q3 = (dt.date(2026, 7, 1), dt.date(2026, 9, 30))
 
 @pytest.fixture
 def company_data(settings):
-    from connectors.sandbox.bulk import company_bulk_load
     from connectors.sandbox.company import generate
     from finhub.core import roles
+    from records.ingestion.bulk import records_bulk_load
     from tests.factories import ConnectorFactory, user_with_role
 
     company = generate(seed=7, scale=0.05, end_month=END_MONTH)
     settings.FINHUB_REPORTING_CURRENCY = company.reporting_currency
-    company_bulk_load(company, source=ConnectorFactory(name="Generated company", kind="crm"))
+    source = ConnectorFactory(name="Generated company", kind="crm")
+    records_bulk_load(company.entities, source=source)
     user_with_role(roles.FINANCE_VIEWER, username="fiona", first_name="Fiona")
     return company
 
@@ -47,7 +48,7 @@ def converted(rows) -> Decimal:
 
 
 def money(value: Decimal, currency: str) -> str:
-    from metrics.dashboards.tables import format_value
+    from dashboards.tables import format_value
 
     return format_value(value, "money", currency)
 
@@ -71,7 +72,7 @@ def download_csv(page, table_id: str, path) -> list[list[str]]:
 
 
 def test_marketing_dashboard(page, live_server, login, screenshot, company_data, tmp_path):
-    from metrics import models as m
+    from records import models as m
 
     currency = company_data.reporting_currency
     login("fiona")
@@ -144,8 +145,8 @@ def test_marketing_dashboard(page, live_server, login, screenshot, company_data,
 
 
 def test_sales_dashboard(page, live_server, login, screenshot, company_data, tmp_path):
-    from metrics import models as m
     from metrics import selectors
+    from records import models as m
 
     currency = company_data.reporting_currency
     login("fiona")

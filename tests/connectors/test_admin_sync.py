@@ -8,7 +8,7 @@ import pytest
 from connectors.credentials import credentials_set
 from connectors.models import Connector, SyncRun, SyncState
 from connectors.sandbox.mappings import SANDBOX_CREDENTIALS, demo_connector_values
-from metrics.models import RejectedRecord
+from records.models import RejectedRecord
 from tests.factories import (
     PullConnectorFactory,
     ReconciliationResultFactory,

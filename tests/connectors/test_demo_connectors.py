@@ -77,7 +77,7 @@ def test_load_demo_creates_the_connectors_once_and_queues_first_syncs_once(
 def test_the_demo_data_arrives_through_the_syncs(sandbox, django_capture_on_commit_callbacks):
     """What the worker does after `make run`: execute the queued runs, in order."""
     from connectors.sync.engine import sync_run_execute
-    from metrics.models import Account, Deal, GLLine
+    from records.models import Account, Deal, GLLine
 
     demo = demo_connectors_ensure(base_url=sandbox.url)
     with django_capture_on_commit_callbacks(execute=False):

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIRequestFactory
 
-from connectors.authentication import ApiTokenAuthentication, ApiTokenPrincipal
+from connectors.authentication import READ_ALL_SCOPE, ApiTokenAuthentication, ApiTokenPrincipal
 from connectors.models import ApiToken
 from connectors.services import (
     api_token_create,
@@ -53,13 +53,13 @@ def test_a_secret_containing_underscores_splits_on_the_first_two():
 
 
 def test_authentication_returns_the_principal_and_the_token():
-    token, plaintext = make_token(can_read=True)
+    token, plaintext = make_token(can_read=True, scopes=[READ_ALL_SCOPE])
     user, auth = authenticate(f"Bearer {plaintext}")
     assert auth == token
     assert isinstance(user, ApiTokenPrincipal)
     assert user.is_authenticated and not user.is_staff
-    assert user.has_perm("metrics.view_glline")
-    assert not user.has_perm("metrics.change_glline")
+    assert user.has_perm("records.view_glline")
+    assert not user.has_perm("records.change_glline")
     assert not user.has_perm("roadmap.view_workitem")
     assert not user.has_perm("connectors.view_apitoken")
     assert user.has_perm("core.view_dashboards")  # the computed metrics endpoints
@@ -69,7 +69,7 @@ def test_authentication_returns_the_principal_and_the_token():
 def test_a_token_without_read_grant_has_no_view_permission():
     _, plaintext = make_token(can_read=False)
     user, _ = authenticate(f"Bearer {plaintext}")
-    assert not user.has_perm("metrics.view_glline")
+    assert not user.has_perm("records.view_glline")
     assert not user.has_perm("core.view_dashboards")
 
 

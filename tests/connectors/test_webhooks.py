@@ -14,7 +14,7 @@ from connectors.webhooks import (
     signature_header,
     verify_signature,
 )
-from metrics.models import IngestBatch, SubscriptionEvent
+from records.models import IngestBatch, SubscriptionEvent
 from tests.factories import ConnectorFactory
 
 SECRET = "whsec_test"
@@ -242,7 +242,7 @@ def test_an_event_refused_as_a_whole_is_not_recorded_so_a_fixed_resend_applies(c
 def test_the_event_id_is_recorded_in_the_same_transaction_as_its_effect(client, billing):
     connector, secret = billing
     client.raise_request_exception = False
-    with mock.patch("metrics.ingestion.services.resolve_pending", side_effect=RuntimeError("boom")):
+    with mock.patch("records.ingestion.services.resolve_pending", side_effect=RuntimeError("boom")):
         assert deliver(client, connector, secret, event()).status_code == 500
     # The ingest failed after the event row was inserted: both rolled back together.
     assert WebhookEvent.objects.count() == 0

@@ -53,3 +53,24 @@ def test_log_lines_carry_the_request_id(client, finance_viewer, fmt):
     else:
         assert "request_id=req-42" in line
         assert "WARNING" in line
+
+
+def test_a_request_to_a_source_is_not_an_info_line():
+    """httpx logs every request at INFO: a sync of the sandbox wrote hundreds of lines to the
+    run log. They are request detail (DEBUG); warnings still show."""
+    if settings.LOG_LEVEL.upper() == "DEBUG":
+        pytest.skip("LOG_LEVEL=DEBUG shows request detail on purpose")
+    import httpx
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(handler)
+    try:
+        transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+        with httpx.Client(transport=transport, base_url="http://sandbox.test") as http:
+            http.get("/erp/gl-lines")
+        logging.getLogger("httpx").warning("still shown")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert "HTTP Request" not in stream.getvalue()
+    assert "still shown" in stream.getvalue()

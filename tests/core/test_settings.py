@@ -1,5 +1,6 @@
 """Production settings: checked in child processes, since settings load once per process."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -60,8 +61,26 @@ def test_deploy_check_is_clean_in_production():
 
 
 def test_development_default_is_embedded():
-    if os.environ.get("DATABASE_URL") or os.environ.get("CELERY_BROKER_URL"):
-        return  # the services run points these elsewhere on purpose
-    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
-    assert str(settings.DATABASES["default"]["TEST"]["NAME"]).endswith("test.sqlite3")
-    assert settings.CELERY_BROKER_URL == "filesystem://"
+    """Without DATABASE_URL / CELERY_BROKER_URL / REDIS_URL: SQLite, a filesystem broker and
+    a local-memory cache. Checked in a child process with them unset, so a run of the suite
+    against PostgreSQL and Redis checks the defaults too."""
+    code = (
+        "import json, os; from django.conf import settings as s; "
+        "db = s.DATABASES['default']; "
+        "print(json.dumps([db['ENGINE'], str(db['NAME']), db['TEST']['NAME'], os.getpid(), "
+        "s.CELERY_BROKER_URL, s.CACHES['default']['BACKEND']]))"
+    )
+    unset = {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "DJANGO_ENV", "FINHUB_VAR_DIR"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env["DJANGO_SETTINGS_MODULE"] = "finhub.settings"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    engine, name, test_name, pid, broker, cache = json.loads(result.stdout.splitlines()[-1])
+    assert engine == "django.db.backends.sqlite3"
+    assert name == str(ROOT / "var" / "finhub.sqlite3")
+    # A file per pytest process: worker processes see the test data, two runs never share it.
+    assert test_name == str(ROOT / "var" / f"test-{pid}.sqlite3")
+    assert broker == "filesystem://"
+    assert cache == "django.core.cache.backends.locmem.LocMemCache"

@@ -1,4 +1,5 @@
-"""``manage.py attribution``: revenue attribution from CSV files (METRICS.md §1, "File formats").
+"""``manage.py attribution``: revenue attribution from CSV files (docs/metrics.md,
+"Attribution command files").
 
 Thin: reading and formatting live in :mod:`metrics.computations.attribution_files`, the models
 in :mod:`metrics.computations.attribution`. Results go to stdout only; any input problem is a

@@ -12,7 +12,8 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 
 from metrics.computations.attribution import MODELS
-from metrics.services import MetricsError, metrics_compute_all
+from metrics.params import MetricsError
+from metrics.services import metrics_compute_all
 
 
 def _date(value: str) -> dt.date:

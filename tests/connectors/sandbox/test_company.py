@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from connectors.sandbox.company import ENTITY_ORDER, generate
-from metrics.ingestion.entities import COMMON_FIELDS, ENTITIES
-from metrics.ingestion.validation import validate_records
+from records.ingestion.entities import COMMON_FIELDS, ENTITIES
+from records.ingestion.validation import validate_records
 from tests.factories import ConnectorFactory
 
 END = dt.date(2026, 10, 1)

@@ -9,7 +9,8 @@ from connectors.sandbox.mappings import (
     SANDBOX_SYSTEMS,
     demo_connector_values,
 )
-from connectors.sandbox.shapes import RESOURCE_MAP, RESOURCES, to_source
+from connectors.sandbox.shapes import RECONCILE_FIELDS, RESOURCE_MAP, RESOURCES, to_source
+from connectors.sync import reconcile
 from connectors.sync.mapping import is_tombstone, mapping_apply, mapping_validate
 
 from .helpers import fetch_all
@@ -33,6 +34,11 @@ def test_sync_config_is_valid_and_in_dependency_order(system):
 
 def test_every_entity_is_served_once():
     assert sorted(r.entity for r in RESOURCES) == sorted(ENTITY_ORDER)
+
+
+def test_the_sandbox_totals_what_finhub_reconciles():
+    # The Django-free sandbox keeps its own copy of the contract: the two must agree.
+    assert RECONCILE_FIELDS == reconcile.RECONCILE_FIELDS
 
 
 def test_mapping_a_source_record_gives_back_the_canonical_row(sandbox_session):

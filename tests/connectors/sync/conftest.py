@@ -19,3 +19,22 @@ def scorecard(db):
     from tests.factories import SuccessMetricFactory
 
     return {key: SuccessMetricFactory(key=key) for key in ("data_sync_accuracy", "api_reliability")}
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Run ids whose sync task was sent (the broker stubbed out); each send returns the task
+    id "celery-task-1"."""
+    from connectors import tasks
+
+    queued = []
+
+    class Result:
+        id = "celery-task-1"
+
+    def delay(**kwargs):
+        queued.append(kwargs["run_id"])
+        return Result()
+
+    monkeypatch.setattr(tasks.sync_connector, "delay", delay)
+    return queued

@@ -11,7 +11,7 @@ from connectors.sandbox.mappings import demo_connector_values
 from connectors.sandbox.server import SYSTEMS
 from connectors.sync.engine import sync_run_execute
 from connectors.sync.reconcile import reconcile_fields
-from metrics.ingestion.entities import ENTITIES
+from records.ingestion.entities import ENTITIES
 
 
 def sandbox_connector(sandbox, system: str, *, entities=None, page_size=None, **fields):

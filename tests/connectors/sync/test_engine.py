@@ -6,8 +6,8 @@ import logging
 import pytest
 
 from connectors.models import Connector, ReconciliationResult, SyncState
-from connectors.services import connector_resume
-from metrics.models import GLLine, IngestBatch, Quota, RejectedRecord
+from connectors.sync.runs import connector_resume
+from records.models import GLLine, IngestBatch, Quota, RejectedRecord
 from roadmap.models import Measurement
 from tests.connectors.sync.helpers import (
     assert_equals_source,
@@ -332,6 +332,7 @@ def test_no_secret_appears_in_any_log_line(sandbox, caplog, settings):
         "sandbox-product-key",
     ]
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # quieter by default (settings.LOGGING)
     erp_connector = erp(sandbox)
     sandbox.faults(
         [

@@ -9,7 +9,7 @@ from connectors import tasks
 from connectors.models import Connector, SyncRun
 from connectors.sync.engine import sync_run_execute
 from connectors.sync.reaper import sync_runs_reap
-from metrics.models import GLLine
+from records.models import GLLine
 from tests.connectors.sync.helpers import assert_equals_source, run_sync, sandbox_connector
 
 pytestmark = pytest.mark.django_db
@@ -17,21 +17,6 @@ pytestmark = pytest.mark.django_db
 
 class Killed(BaseException):
     """Stands for SIGKILL: nothing in the engine gets to record the failure."""
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    queued = []
-
-    class Result:
-        id = "task-id"
-
-    def delay(**kwargs):
-        queued.append(kwargs["run_id"])
-        return Result()
-
-    monkeypatch.setattr(tasks.sync_connector, "delay", delay)
-    return queued
 
 
 def test_a_lost_run_is_abandoned_and_a_retry_resumes_it(

@@ -1,4 +1,5 @@
-"""The sync services the admin calls, and the Celery tasks around the engine."""
+"""The sync services the admin calls (runs.py, probe.py), and the Celery tasks around the
+engine."""
 
 import datetime as dt
 
@@ -6,32 +7,12 @@ import pytest
 
 from connectors import tasks
 from connectors.models import Connector, SyncRun, SyncState
-from connectors.services import (
-    connection_test,
-    connector_pause,
-    connector_resume,
-    sync_request,
-    sync_state_reset,
-)
+from connectors.sync.probe import connection_test
+from connectors.sync.runs import connector_pause, connector_resume, sync_request, sync_state_reset
 from tests.connectors.sync.helpers import sandbox_connector
 from tests.factories import PullConnectorFactory, SyncStateFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    queued = []
-
-    class Result:
-        id = "celery-task-1"
-
-    def delay(**kwargs):
-        queued.append(kwargs["run_id"])
-        return Result()
-
-    monkeypatch.setattr(tasks.sync_connector, "delay", delay)
-    return queued
 
 
 def test_sync_request_records_a_queued_run_and_enqueues_it_on_commit(
@@ -113,12 +94,17 @@ def test_the_sync_task_runs_a_queued_run_once(sandbox):
     assert tasks.sync_connector.acks_late and tasks.sync_connector.reject_on_worker_lost
 
 
-def test_a_schedule_fire_records_a_scheduled_run(sandbox):
+def test_a_schedule_fire_records_a_scheduled_run(
+    sandbox, enqueued, django_capture_on_commit_callbacks
+):
     connector = sandbox_connector(sandbox, "billing")
-    assert tasks.sync_schedule_fire.apply(kwargs={"connector_id": connector.pk}).get() == (
-        "succeeded"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        fired = tasks.sync_schedule_fire.apply(kwargs={"connector_id": connector.pk})
+    assert fired.get() == "succeeded"
     assert SyncRun.objects.get().trigger == "schedule"
+    assert enqueued == []  # executed in the schedule's own task, not queued a second time
+    with pytest.raises(ValueError, match="Unknown sync trigger"):
+        sync_request(connector, trigger="cron")  # the checks every run request passes
     connector_pause(connector, "Holidays.")
     assert tasks.sync_schedule_fire.apply(kwargs={"connector_id": connector.pk}).get() == (
         "skipped"

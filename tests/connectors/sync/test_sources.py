@@ -7,7 +7,7 @@ import pytest
 
 from connectors.models import Connector, SyncRun, SyncState
 from connectors.sync.engine import sync_run_execute
-from metrics.models import Channel, IngestBatch, RejectedRecord
+from records.models import Channel, IngestBatch, RejectedRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -225,3 +225,34 @@ def test_a_full_refresh_that_lists_nothing_deletes_nothing():
     assert run.status == "succeeded" and run.rows_deleted == 0
     assert Channel.objects.filter(source=connector).count() == 2
     assert run.reconciliation_matched_pct == 0  # the gap shows in reconciliation
+
+
+def test_a_syncs_soft_deletes_are_audited_in_a_batch():
+    source = FakeCursorSource([channel(n, "2026-03-01T10:00:00Z") for n in (1, 2, 3)])
+    connector = rest_connector(page_size=10)
+    execute(connector, transport=source.transport)
+    source.rows = [
+        {"id": "CH-2", "updated_at": "2026-03-02T10:00:00Z", "deleted": True},
+        # Older than the stored version (re-created since): not deleted.
+        {"id": "CH-1", "updated_at": "2026-02-01T10:00:00Z", "deleted": True},
+        {"id": "CH-9", "updated_at": "2026-03-02T10:00:00Z", "deleted": True},  # never held
+    ]
+    run = execute(connector, transport=source.transport)
+    assert run.status == "succeeded", run.message
+    assert run.rows_deleted == 1
+    batch = IngestBatch.objects.get(source=connector, deleted__gt=0)
+    assert (batch.entity, batch.via, batch.request_id) == ("channels", "sync", f"sync-run-{run.pk}")
+    assert (batch.deleted, batch.deleted_external_ids) == (1, ["CH-2"])
+    gone = Channel.all_objects.get(source=connector, external_id="CH-2")
+    assert gone.deleted_at is not None and gone.last_batch_id == batch.pk
+    assert gone.source_updated_at.isoformat() == "2026-03-02T10:00:00+00:00"
+
+    # A full refresh's deletions of what it no longer lists are audited the same way.
+    source.rows = [channel(1, "2026-03-01T10:00:00Z")]
+    refresh = execute(connector, transport=source.transport, mode="full_refresh")
+    assert refresh.status == "succeeded" and refresh.rows_deleted == 1
+    batch = IngestBatch.objects.filter(source=connector, deleted__gt=0).latest("pk")
+    assert batch.request_id == f"sync-run-{refresh.pk}"
+    assert (batch.deleted, batch.deleted_external_ids) == (1, ["CH-3"])
+    assert Channel.all_objects.get(external_id="CH-3").last_batch_id == batch.pk
+    assert IngestBatch.objects.filter(source=connector, deleted__gt=0).count() == 2

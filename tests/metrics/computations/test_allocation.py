@@ -1,4 +1,4 @@
-"""Largest-remainder cent allocation (METRICS.md §1)."""
+"""Largest-remainder cent allocation (docs/metrics.md, "Cents allocation")."""
 
 from decimal import Decimal
 from fractions import Fraction

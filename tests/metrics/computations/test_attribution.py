@@ -1,4 +1,5 @@
-"""Heuristic attribution models, eligibility and the report rows (METRICS.md §1).
+"""Heuristic attribution models, eligibility and the report rows (docs/metrics.md, "Revenue
+attribution").
 
 Every expected number is worked by hand in the comments.
 """

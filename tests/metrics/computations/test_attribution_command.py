@@ -1,4 +1,5 @@
-"""The ``attribution`` management command end to end (METRICS.md §1 and "File formats")."""
+"""The ``attribution`` management command end to end (docs/metrics.md, "Attribution command
+files")."""
 
 import json
 import subprocess

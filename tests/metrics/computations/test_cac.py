@@ -1,4 +1,4 @@
-"""CAC, LTV, LTV:CAC and payback (METRICS.md §4)."""
+"""CAC, LTV, LTV:CAC and payback (docs/metrics.md, "CAC, LTV and payback")."""
 
 from datetime import date
 from decimal import Decimal

@@ -1,4 +1,5 @@
-"""Markov removal-effect attribution, checked against a hand-solved chain (METRICS.md §1)."""
+"""Markov removal-effect attribution, checked against a hand-solved chain (docs/metrics.md,
+"Markov removal effect")."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Campaign ROI, ROAS and tracking capability (METRICS.md §2)."""
+"""Campaign ROI, ROAS and tracking capability (docs/metrics.md, "Campaign ROI")."""
 
 from decimal import Decimal
 

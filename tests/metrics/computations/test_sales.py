@@ -1,4 +1,4 @@
-"""Sales metrics (METRICS.md §6)."""
+"""Sales metrics (docs/metrics.md, "Sales")."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal

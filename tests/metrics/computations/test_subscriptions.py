@@ -1,15 +1,14 @@
-"""MRR movements over a few hand-made customers (METRICS.md §3)."""
+"""MRR movements over a few hand-made customers (docs/metrics.md, "Subscriptions and MRR")."""
 
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from finhub.core.calendar import add_months, month_end
 from metrics.computations.subscriptions import (
     MrrLedger,
     SubscriptionEvent,
-    add_months,
-    month_end,
     mrr_month,
     mrr_months,
     trailing_12_grr,

@@ -1,4 +1,4 @@
-"""Budget vs actual (METRICS.md §5)."""
+"""Budget vs actual (docs/metrics.md, "Budget vs actual")."""
 
 from datetime import date
 from decimal import Decimal

@@ -8,6 +8,8 @@ import pytest
 
 from metrics import services
 from metrics.models import MetricSnapshot
+from metrics.params import attribution_params
+from metrics.snapshots import snapshot_get_or_compute
 from roadmap.models import Measurement
 from roadmap.services import programme_load
 from tests import factories as f
@@ -17,10 +19,8 @@ pytestmark = pytest.mark.django_db
 
 
 def report(kind, model, group_by="channel", **extra):
-    params = services.attribution_params(
-        model=model, group_by=group_by, start=START, end=END, **extra
-    )
-    return services.snapshot_get_or_compute(kind=kind, params=params).result
+    params = attribution_params(model=model, group_by=group_by, start=START, end=END, **extra)
+    return snapshot_get_or_compute(kind=kind, params=params).result
 
 
 def rows(result):
@@ -72,12 +72,17 @@ def test_shorter_lookback_makes_more_unattributed(dataset):
 
 
 def test_missing_fx_rate_is_reported_not_guessed(dataset):
-    from metrics.models import FxRate
+    from records.models import FxRate
 
     FxRate.objects.filter(date=dt.date(2026, 3, 10)).delete()
     result = report("attribution", "linear")
     assert result["missing_fx"] == [
-        {"deal": result["missing_fx"][0]["deal"], "currency": "EUR", "date": "2026-03-10"}
+        {
+            "deal": result["missing_fx"][0]["deal"],
+            "currency": "EUR",
+            "date": "2026-03-10",
+            "amount": "1000.00",
+        }
     ]
     assert result["attributed_revenue"] == "300.00"
 
@@ -137,8 +142,8 @@ def test_compute_all_pushes_scorecard_measurements(dataset):
 
 
 def test_recompute_replaces_the_snapshot(dataset):
-    params = services.attribution_params(model="linear", start=START, end=END)
-    first = services.snapshot_get_or_compute(kind="attribution", params=params)
+    params = attribution_params(model="linear", start=START, end=END)
+    first = snapshot_get_or_compute(kind="attribution", params=params)
     f.DealFactory(
         source=dataset,
         amount=Decimal("40.00"),

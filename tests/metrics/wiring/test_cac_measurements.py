@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from metrics import services
+from metrics import services, snapshots
 from metrics.computations.presentation import UNDEFINED
 from roadmap.models import Measurement
 from roadmap.services import programme_load
@@ -39,13 +39,12 @@ def test_compute_all_pushes_the_last_complete_months_unit_economics(dataset, mon
         month("2026-02-01", "1500.004", "4.257", "10.5"),
         month("2026-03-01"),
     ]
-    real = services.COMPUTERS[services.Kind.CAC]
+    real = snapshots.COMPUTERS[snapshots.Kind.CAC]
 
     def cac_with_known_months(params):
-        result, freshness = real(params)
-        return {**result, "months": months}, freshness
+        return {**real(params), "months": months}
 
-    monkeypatch.setitem(services.COMPUTERS, services.Kind.CAC, cac_with_known_months)
+    monkeypatch.setitem(snapshots.COMPUTERS, snapshots.Kind.CAC, cac_with_known_months)
     summary = services.metrics_compute_all(start=START, end=END)
     assert {"blended_cac", "ltv_to_cac", "cac_payback_months"} <= set(summary["measurements"])
     values = {

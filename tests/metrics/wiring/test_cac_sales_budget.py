@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from metrics import services
+from metrics.params import budget_params, period_params
+from metrics.snapshots import snapshot_get_or_compute
 from tests import factories as f
 from tests.metrics.wiring.conftest import END, START
 
@@ -14,7 +15,7 @@ MARCH_1 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
 def compute(kind, params):
-    return services.snapshot_get_or_compute(kind=kind, params=params).result
+    return snapshot_get_or_compute(kind=kind, params=params).result
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def src(db, settings):
 def test_cac_with_zero_new_customers_is_undefined_not_a_crash(src):
     marketing = f.AccountFactory(source=src, is_sales_marketing=True)
     f.GLLineFactory(source=src, account=marketing, posting_date=dt.date(2026, 3, 3))
-    result = compute("cac", services.period_params(start=START, end=END))
+    result = compute("cac", period_params(start=START, end=END))
     (month,) = result["months"]
     assert month["new_customers"] == 0
     assert month["sales_marketing_cost"] == "100.00"
@@ -64,7 +65,7 @@ def test_cac_blended_paid_channel_and_payback(src, settings):
         )
     # A customer active since February is not new in March.
     f.SubscriptionEventFactory(source=src, occurred_on=dt.date(2026, 2, 5), mrr_after="100.00")
-    result = compute("cac", services.period_params(start=START, end=END))
+    result = compute("cac", period_params(start=START, end=END))
     assert result["gross_margin"] == "0.50"
     assert result["paid_channels"] == ["Search"]
     (month,) = result["months"]
@@ -83,7 +84,7 @@ def test_cac_blended_paid_channel_and_payback(src, settings):
 
 
 def test_sales_analytics_and_consistency(dataset):
-    result = compute("sales", services.period_params(start=START, end=END))
+    result = compute("sales", period_params(start=START, end=END))
     assert (result["won_deals"], result["lost_deals"]) == (4, 1)
     assert Decimal(result["win_rate"]) == Decimal("0.8")
     assert result["won_revenue"] == "1460.00"  # 1100 + 300 + 50 + 10
@@ -126,7 +127,7 @@ def test_quota_attainment_and_sales_roi(src):
     )
     sales = f.DepartmentFactory(source=src, name="Sales")
     f.GLLineFactory(source=src, department=sales, posting_date=dt.date(2026, 3, 2), amount="500.00")
-    result = compute("sales", services.period_params(start=START, end=END))
+    result = compute("sales", period_params(start=START, end=END))
     (rep_row,) = result["quota_attainment"]["reps"]
     assert (rep_row["rep"], rep_row["team"]) == ("Rita", "East")
     assert Decimal(rep_row["attainment"]) == Decimal("0.75")
@@ -167,8 +168,10 @@ def budget_data(src):
     return budget, old
 
 
-def test_budget_variance_signs_per_account_type(budget_data):
-    params = services.budget_params(start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 31))
+def test_budget_variance_signs_per_account_type(budget_data, monkeypatch):
+    # Today 1 Feb 2026: January is the last closed month (the outturn's "as of").
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *a, **k: dt.date(2026, 2, 1))
+    params = budget_params(start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 31))
     rows = {row["key"]: row for row in compute("budget_variance", params)["rows"]}
     assert rows["4000"]["variance"] == "200.00"
     assert Decimal(rows["4000"]["variance_pct"]) == Decimal("0.2")
@@ -177,14 +180,14 @@ def test_budget_variance_signs_per_account_type(budget_data):
     assert rows["6100"]["favourable"] is True  # expense below budget
     assert rows["6200"]["variance"] == "100.00"
     assert rows["6200"]["favourable"] is False  # expense above budget
-    # Outturn for 2026 at 31 Jan: January actual + February budget.
+    # Outturn for 2026 as of January (closed): January actual + February budget.
     assert rows["4000"]["full_year_outturn"] == "2200.00"
     assert rows["4000"]["full_year_budget"] == "2000.00"
 
 
 def test_budget_variance_by_type_and_chosen_version(budget_data):
     _current, old = budget_data
-    params = services.budget_params(
+    params = budget_params(
         start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 31), group_by="account_type", budget=old.pk
     )
     result = compute("budget_variance", params)

@@ -6,10 +6,11 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from benchmarks.management.commands import bench_metrics
 from metrics import tasks
-from metrics.management.commands import bench_metrics
-from metrics.models import MetricSnapshot, Touchpoint
+from metrics.models import MetricSnapshot
 from metrics.schedules import SCHEDULES
+from records.models import Touchpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -51,9 +52,7 @@ def test_compute_metrics_command_rejects_bad_periods(db, argv):
 def test_task_is_thin_and_scheduled_nightly(dataset, monkeypatch):
     calls = []
     monkeypatch.setattr(tasks, "metrics_compute_all", lambda: calls.append(1) or {"snapshots": 3})
-    monkeypatch.setattr(
-        tasks, "dashboard_snapshots_warm", lambda: calls.append(2) or {"snapshots": 5}
-    )
+    monkeypatch.setattr(tasks, "snapshots_warm", lambda: calls.append(2) or {"snapshots": 5})
     assert tasks.compute_metrics.run(connector_id=dataset.pk) == {
         "snapshots": "3",
         "dashboard_snapshots": "5",

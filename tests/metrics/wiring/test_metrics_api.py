@@ -134,9 +134,9 @@ def test_default_parameters_read_the_nightly_snapshots(api, dataset, django_asse
 
 
 def test_half_life_is_canonical_in_the_parameters():
-    from metrics import services
+    from metrics.params import attribution_params
 
-    params = services.attribution_params(
+    params = attribution_params(
         model="time_decay", start=START_DAY, end=START_DAY, half_life_days="10.00"
     )
     assert params["half_life_days"] == "10"

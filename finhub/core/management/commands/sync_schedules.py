@@ -6,7 +6,7 @@ from finhub.core.services import schedules_sync
 class Command(BaseCommand):
     help = "Create the periodic tasks FinHub needs that are missing (edited ones are kept)."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: object, **options: object) -> None:
         created = schedules_sync()
         for name in created:
             self.stdout.write(f"created schedule: {name}")

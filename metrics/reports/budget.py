@@ -1,0 +1,172 @@
+"""Budget vs actual (docs/metrics.md, "Budget vs actual") per account, account type,
+department, campaign or department x account: actual (Σ GL) vs budget (Σ budget lines of
+the chosen or current versions, each month's share by ``calendar.budget_share``), variance,
+variance %, favourable, and the full-year outturn of the fiscal (calendar) year of the
+period's end as of the last closed month (``calendar.last_closed_month``).
+
+Rows keep their money rounded to cents for display and, under ``exact``, the unrounded
+values: totals (``totals``, the executive page) add the unrounded values and round once.
+Ledger lines whose account is still pending count under the type ``unclassified``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.utils import timezone
+
+from finhub.core.calendar import budget_share, last_closed_month, month_of, months_between
+from metrics import selectors
+from metrics.computations.variance import (
+    COST,
+    EXPENSE,
+    PROFIT,
+    REVENUE,
+    budget_variance,
+    favourable,
+    full_year_outturn,
+)
+from metrics.reports.numbers import money, num
+from records import models as m
+
+__all__ = [
+    "COST",
+    "EXPENSE",
+    "PROFIT",
+    "REVENUE",
+    "UNCLASSIFIED",
+    "budget_report",
+    "favourable",
+    "variance_type",
+]
+
+NO_LABEL = {"campaign": selectors.NO_CAMPAIGN, "department": "(no department)"}
+#: The account type of ledger (and budget) lines whose account reference is still pending:
+#: they count in the company, department and period totals, under no revenue/cost type.
+UNCLASSIFIED = "unclassified"
+UNCLASSIFIED_LABEL = "Unclassified (pending reference)"
+#: The money fields of a row, rounded for display and kept unrounded under ``exact``.
+MONEY_FIELDS = ("actual", "budget", "variance", "full_year_budget", "full_year_outturn")
+
+
+def variance_type(account_type: str) -> str:
+    """The type whose favourable direction applies (docs/metrics.md, "Favourable and
+    unfavourable"): revenue, cost and expense; cost of sales is a cost."""
+    return COST if account_type == m.Account.Type.COST_OF_SALES else account_type
+
+
+def budget_report(
+    *,
+    start: dt.date,
+    end: dt.date,
+    group_by: str = "account",
+    budget: int | None = None,
+    today: dt.date | None = None,
+) -> dict:
+    """Actual vs budget per group and account type in the period; the full-year outturn is
+    for the calendar (fiscal) year of ``end``, with the months up to the last closed month
+    (the last one ended before ``today``, default the local date) counted as closed, whatever
+    the period. ``group_by``: a key of ``selectors.BUDGET_GROUPINGS``."""
+    closed_through = last_closed_month(today or timezone.localdate())
+    year_start, year_end = dt.date(end.year, 1, 1), dt.date(end.year, 12, 31)
+    low, high = min(start, year_start), max(end, year_end)
+    versions = selectors.budget_versions(start=low, end=high, budget_id=budget)
+    convert = selectors.converter(start=low, end=high)
+    labels: dict[tuple, tuple] = {}
+
+    def collect(rows: Iterable[tuple], *, prorate: bool) -> tuple[dict, dict]:
+        in_period: dict[tuple, Decimal] = defaultdict(Decimal)
+        by_month: dict[tuple, dict[dt.date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        for *fields, account_type, currency, day, total in rows:
+            # fields: (key, label) per grouping level, e.g. department then account.
+            group = (*fields[0::2], account_type or UNCLASSIFIED)
+            labels[group] = tuple(fields[1::2])
+            value = convert(total, currency, day)
+            if value is None:
+                continue
+            if prorate:  # a budget month: the share of its days inside the period
+                in_period[group] += value * budget_share(day, start, end)
+            elif start <= day <= end:
+                in_period[group] += value
+            if year_start <= day <= year_end:
+                by_month[group][month_of(day)] += value
+        return in_period, by_month
+
+    actual, actual_months = collect(
+        selectors.ledger_totals(start=low, end=high, group_by=group_by), prorate=False
+    )
+    budgeted, budget_months = collect(
+        selectors.budget_totals(start=low, end=high, group_by=group_by, budget_ids=versions),
+        prorate=True,
+    )
+    closed = [month for month in months_between(year_start, year_end) if month <= closed_through]
+    rows = []
+    totals: dict[str, dict[str, Decimal]] = {}
+    for group in sorted(set(actual) | set(budgeted), key=lambda g: tuple(map(str, g))):
+        *keys, account_type = group
+        variance = budget_variance(
+            actual=actual.get(group, Decimal(0)),
+            budget=budgeted.get(group, Decimal(0)),
+            account_type=variance_type(account_type),
+        )
+        exact = {
+            "actual": variance.actual,
+            "budget": variance.budget,
+            "variance": variance.variance,
+            "full_year_budget": sum(budget_months.get(group, {}).values(), Decimal(0)),
+            "full_year_outturn": full_year_outturn(
+                actual_by_month=actual_months.get(group, {}),
+                budget_by_month=budget_months.get(group, {}),
+                closed_months=closed,
+            ),
+        }
+        total = totals.setdefault(account_type, dict.fromkeys(MONEY_FIELDS, Decimal(0)))
+        for field in MONEY_FIELDS:
+            total[field] += exact[field]
+        row = _labelled(group_by, keys, labels[group], account_type)
+        rows.append(
+            {
+                **row,
+                "account_type": account_type,
+                **{field: money(exact[field]) for field in MONEY_FIELDS},
+                "variance_pct": num(variance.variance_pct),
+                "favourable": variance.favourable,
+                "exact": {field: num(exact[field]) for field in MONEY_FIELDS},
+            }
+        )
+    return {
+        "reporting_currency": selectors.reporting_currency(),
+        "budget_versions": versions,
+        "fiscal_year": end.year,
+        "closed_months": [month.isoformat() for month in closed],
+        "closed_through": closed_through.isoformat(),
+        "rows": rows,
+        # Per account type, from the unrounded rows, rounded once.
+        "totals": [
+            {"account_type": account_type, **{f: money(v) for f, v in values.items()}}
+            for account_type, values in sorted(totals.items())
+        ],
+        "missing_fx": convert.missing,
+    }
+
+
+def _labelled(group_by: str, keys: list, labels: tuple, account_type: str) -> dict:
+    """The row's ``key`` and ``label`` (the account's for department x account, with its
+    ``department`` code and ``department_label`` beside)."""
+    if len(keys) == 2:  # department x account
+        return {
+            "department": keys[0] or "",
+            "department_label": labels[0] or NO_LABEL["department"],
+            "key": keys[1] or "",
+            "label": labels[1] or (UNCLASSIFIED_LABEL if account_type == UNCLASSIFIED else ""),
+        }
+    key, label = keys[0], labels[0]
+    if label is None and account_type == UNCLASSIFIED and group_by in ("account", "account_type"):
+        label = UNCLASSIFIED_LABEL
+    return {
+        "key": "" if key is None else str(key),
+        "label": label if label is not None else NO_LABEL.get(group_by, ""),
+    }

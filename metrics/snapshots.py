@@ -1,0 +1,344 @@
+"""Stored reports: one :class:`MetricSnapshot` per ``(kind, parameters)``.
+
+Every snapshot is written here: :func:`snapshot_compute` (one report) and
+:func:`attribution_snapshots_store` (several attribution / campaign ROI reports from one read
+of their inputs) compute the report (``metrics.reports``) and replace the row atomically.
+Readers — the metrics API and the dashboards — ask :func:`snapshot_get_or_compute` or, for
+many at once, :func:`snapshots_get` (one query; only missing ones are computed and stored).
+
+:func:`period_snapshots_store` stores everything the engine keeps for a period (the nightly
+and after-sync recompute, ``metrics.services``); :func:`snapshots_warm` does it for the
+periods the dashboards open on, so the first visit of the day is fast too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from finhub.core.calendar import (
+    QUARTER,
+    YTD,
+    Period,
+    last_closed_month,
+    month_period,
+    months_ending,
+    opening_period,
+)
+from metrics import selectors
+from metrics.computations.sales import DEFAULT_TOLERANCE
+from metrics.models import MetricSnapshot
+from metrics.params import (
+    BUDGET_GROUP_BYS,
+    DEFAULT_HALF_LIFE,
+    DEFAULT_LOOKBACK,
+    DEPARTMENT_ACCOUNT,
+    GROUP_BY_CHANNEL,
+    GROUP_BYS,
+    MODELS,
+    attribution_params,
+    budget_params,
+    default_attribution_model,
+    params_dates,
+    params_hash,
+    period_params,
+)
+from metrics.reports.attribution import AttributionContext, attribution_report
+from metrics.reports.budget import budget_report
+from metrics.reports.cac import cac_report
+from metrics.reports.roi import roi_report
+from metrics.reports.sales import sales_report
+from records import models as m
+
+logger = logging.getLogger(__name__)
+Kind = MetricSnapshot.Kind
+#: What a reader asks for: ``(kind, params)`` with params from ``metrics.params``.
+Request = tuple[str, dict]
+
+#: The source tables each kind reads: their latest change is the snapshot's inputs freshness.
+FRESHNESS_SOURCES: dict[str, tuple[type, ...]] = {
+    Kind.ATTRIBUTION: (m.Deal, m.Touchpoint, m.FxRate, m.Campaign, m.Channel),
+    Kind.CAMPAIGN_ROI: (m.Deal, m.Touchpoint, m.FxRate, m.Campaign, m.Channel, m.CampaignSpend),
+    Kind.CAC: (m.SubscriptionEvent, m.GLLine, m.CampaignSpend, m.Customer, m.FxRate),
+    Kind.SALES: (m.Deal, m.Quota, m.GLLine, m.Invoice, m.FxRate),
+    Kind.BUDGET_VARIANCE: (m.GLLine, m.BudgetLine, m.Budget, m.Account, m.FxRate),
+}
+ATTRIBUTION_REPORTS = {Kind.ATTRIBUTION: attribution_report, Kind.CAMPAIGN_ROI: roi_report}
+
+
+def _attribution_variant(params: dict) -> dict:
+    return {
+        "model": params["model"],
+        "group_by": params["group_by"],
+        "half_life_days": params["half_life_days"],
+    }
+
+
+def _attribution_compute(kind: str) -> Callable[[dict], dict]:
+    def compute(params: dict) -> dict:
+        start, end = params_dates(params)
+        context = AttributionContext.read(
+            start=start, end=end, lookback_days=params["lookback_days"]
+        )
+        return ATTRIBUTION_REPORTS[kind](context, **_attribution_variant(params))
+
+    return compute
+
+
+def _cac_compute(params: dict) -> dict:
+    start, end = params_dates(params)
+    return cac_report(start=start, end=end)
+
+
+def _sales_compute(params: dict) -> dict:
+    start, end = params_dates(params)
+    tolerance = Decimal(params.get("tolerance", str(DEFAULT_TOLERANCE)))
+    return sales_report(start=start, end=end, tolerance=tolerance)
+
+
+def _budget_compute(params: dict) -> dict:
+    start, end = params_dates(params)
+    return budget_report(
+        start=start, end=end, group_by=params["group_by"], budget=params.get("budget")
+    )
+
+
+#: Kind -> the report computed from a snapshot's parameters.
+COMPUTERS: dict[str, Callable[[dict], dict]] = {
+    Kind.ATTRIBUTION: _attribution_compute(Kind.ATTRIBUTION),
+    Kind.CAMPAIGN_ROI: _attribution_compute(Kind.CAMPAIGN_ROI),
+    Kind.CAC: _cac_compute,
+    Kind.SALES: _sales_compute,
+    Kind.BUDGET_VARIANCE: _budget_compute,
+}
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def snapshot_store(
+    *, kind: str, params: dict, result: dict, inputs_freshness: dt.datetime | None
+) -> MetricSnapshot:
+    """Create or replace the snapshot of ``(kind, params)`` in one transaction."""
+    start, end = params_dates(params)
+    with transaction.atomic():
+        snapshot, _created = MetricSnapshot.objects.update_or_create(
+            kind=kind,
+            params_hash=params_hash(params),
+            defaults={
+                "model": params.get("model", ""),
+                "group_by": params.get("group_by", ""),
+                "period_start": start,
+                "period_end": end,
+                "params": params,
+                "result": result,
+                "inputs_freshness": inputs_freshness,
+                "computed_at": timezone.now(),
+            },
+        )
+    return snapshot
+
+
+def snapshot_compute(*, kind: str, params: dict) -> MetricSnapshot:
+    """Compute the report of ``(kind, params)`` and store it."""
+    result = COMPUTERS[kind](params)
+    freshness = selectors.freshness(*FRESHNESS_SOURCES[kind])
+    return snapshot_store(kind=kind, params=params, result=result, inputs_freshness=freshness)
+
+
+def attribution_snapshots_store(
+    context: AttributionContext, requests: Sequence[Request]
+) -> dict[tuple[str, str], MetricSnapshot]:
+    """Compute and store attribution / campaign ROI snapshots of the context's period and
+    lookback from its one read of the inputs; keyed by ``(kind, params_hash)``."""
+    freshness: dict[str, dt.datetime | None] = {}
+    stored = {}
+    for kind, params in requests:
+        result = ATTRIBUTION_REPORTS[kind](context, **_attribution_variant(params))
+        if kind not in freshness:
+            freshness[kind] = selectors.freshness(*FRESHNESS_SOURCES[kind])
+        stored[kind, params_hash(params)] = snapshot_store(
+            kind=kind, params=params, result=result, inputs_freshness=freshness[kind]
+        )
+    return stored
+
+
+def period_snapshots_store(
+    context: AttributionContext,
+    *,
+    models: Sequence[str] = MODELS,
+    half_life_days: Decimal | int,
+) -> list[MetricSnapshot]:
+    """Every snapshot the engine keeps for the context's period: attribution and campaign
+    ROI per model and grouping (inputs read once), CAC, sales and budget vs actual per
+    grouping."""
+    start, end = context.start, context.end
+    requests: list[Request] = []
+    for model in models:
+        for group_by in GROUP_BYS:
+            params = attribution_params(
+                model=model,
+                group_by=group_by,
+                start=start,
+                end=end,
+                lookback_days=context.lookback_days,
+                half_life_days=half_life_days,
+            )
+            requests += [(Kind.ATTRIBUTION, params), (Kind.CAMPAIGN_ROI, params)]
+    stored = list(attribution_snapshots_store(context, requests).values())
+    for kind, params in (
+        (Kind.CAC, period_params(start=start, end=end)),
+        (Kind.SALES, period_params(start=start, end=end)),
+        *(
+            (Kind.BUDGET_VARIANCE, budget_params(start=start, end=end, group_by=group_by))
+            for group_by in BUDGET_GROUP_BYS
+        ),
+    ):
+        stored.append(snapshot_compute(kind=kind, params=params))
+    return stored
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _outdated(snapshot: MetricSnapshot) -> bool:
+    """A budget report counts the months closed when it was computed as actuals in its
+    outturn: once another month has closed, it is recomputed rather than served."""
+    if snapshot.kind != Kind.BUDGET_VARIANCE:
+        return False
+    closed = last_closed_month(timezone.localdate()).isoformat()
+    return snapshot.result.get("closed_through", closed) != closed
+
+
+def snapshot_get_or_compute(*, kind: str, params: dict) -> MetricSnapshot:
+    """The stored snapshot for these parameters; computed and stored first if missing (or
+    outdated by a month that closed since)."""
+    snapshot = MetricSnapshot.objects.filter(kind=kind, params_hash=params_hash(params)).first()
+    if snapshot is None or _outdated(snapshot):
+        return snapshot_compute(kind=kind, params=params)
+    return snapshot
+
+
+def snapshots_get(requests: Sequence[Request]) -> list[MetricSnapshot]:
+    """The snapshots for ``requests`` (in order) in one query; a missing one is computed and
+    stored on demand (slow once, then read). Missing attribution / campaign ROI snapshots
+    that share a period and lookback are computed from ONE read of their inputs (the
+    marketing page's model comparison needs every model)."""
+    keys = [(kind, params_hash(params)) for kind, params in requests]
+    found = {
+        (s.kind, s.params_hash): s
+        for s in MetricSnapshot.objects.filter(
+            kind__in={k for k, _h in keys}, params_hash__in={h for _k, h in keys}
+        )
+    }
+    batches: dict[tuple, list[Request]] = {}
+    for (kind, params), key in zip(requests, keys, strict=True):
+        if key not in found and kind in ATTRIBUTION_REPORTS:
+            batch = (params["start"], params["end"], params["lookback_days"])
+            batches.setdefault(batch, []).append((kind, params))
+    for (start, end, lookback_days), batch in batches.items():
+        if len(batch) > 1:  # one alone: snapshot_compute below reads the same
+            context = AttributionContext.read(
+                start=dt.date.fromisoformat(start),
+                end=dt.date.fromisoformat(end),
+                lookback_days=lookback_days,
+            )
+            found.update(attribution_snapshots_store(context, batch))
+    out = []
+    for (kind, params), key in zip(requests, keys, strict=True):
+        if key not in found or _outdated(found[key]):
+            found[key] = snapshot_compute(kind=kind, params=params)
+        out.append(found[key])
+    return out
+
+
+def data_changed_since(snapshots: Sequence[MetricSnapshot]) -> dt.datetime | None:
+    """When data was last written (the latest ingest batch: sync, API, import, admin) if
+    that is after the oldest of ``snapshots`` was computed — a page then says its figures
+    predate the change — else None. One small query."""
+    if not snapshots:
+        return None
+    latest = m.IngestBatch.objects.filter(dry_run=False).aggregate(latest=Max("started_at"))[
+        "latest"
+    ]
+    oldest = min(s.computed_at for s in snapshots)
+    return latest if latest is not None and latest > oldest else None
+
+
+# --- requests for a period -------------------------------------------------------------------
+
+
+def attribution_request(
+    period: Period, *, model: str | None = None, group_by: str = GROUP_BY_CHANNEL, roi=False
+) -> Request:
+    """Attribution (or, ``roi=True``, campaign ROI) of the period; the default model unless
+    one is named."""
+    params = attribution_params(
+        model=model or default_attribution_model(),
+        group_by=group_by,
+        start=period.start,
+        end=period.end,
+    )
+    return (Kind.CAMPAIGN_ROI if roi else Kind.ATTRIBUTION), params
+
+
+def budget_request(period: Period, group_by: str = "department") -> Request:
+    return Kind.BUDGET_VARIANCE, budget_params(
+        start=period.start, end=period.end, group_by=group_by
+    )
+
+
+def period_request(kind: str, period: Period) -> Request:
+    """CAC or sales snapshot of the period."""
+    return kind, period_params(start=period.start, end=period.end)
+
+
+# --- warming -------------------------------------------------------------------------------
+
+
+def warm_periods(today: dt.date) -> list[Period]:
+    """The periods dashboards open on or are one click away from."""
+    month = month_period(today)
+    quarter = opening_period(QUARTER, today)
+    periods = [opening_period(YTD, today), month, month.prior(), quarter, quarter.prior()]
+    return list(dict.fromkeys(periods))
+
+
+def snapshots_warm(*, today: dt.date | None = None, models: Sequence[str] = MODELS) -> dict:
+    """Recompute the snapshots of the dashboards' usual periods: everything for each warm
+    period (all attribution models — the marketing page compares them) with its department x
+    account budget variance, and the budget variance by department of its prior period, the
+    same period last year and the 12 trend months (the executive page)."""
+    started = timezone.now()
+    periods = warm_periods(today or timezone.localdate())
+    stored = 0
+    for period in periods:
+        context = AttributionContext.read(
+            start=period.start, end=period.end, lookback_days=DEFAULT_LOOKBACK.days
+        )
+        stored += len(
+            period_snapshots_store(context, models=models, half_life_days=DEFAULT_HALF_LIFE.days)
+        )
+        kind, params = budget_request(period, DEPARTMENT_ACCOUNT)
+        snapshot_compute(kind=kind, params=params)
+        stored += 1
+    extra: list[Period] = []
+    for period in periods:
+        extra += [period.prior(), period.last_year(), *months_ending(period.end)]
+    done = set(periods)
+    for period in dict.fromkeys(extra):
+        if period in done:
+            continue
+        done.add(period)
+        kind, params = budget_request(period, "department")
+        snapshot_compute(kind=kind, params=params)
+        stored += 1
+    seconds = (timezone.now() - started).total_seconds()
+    logger.info("dashboard snapshots warmed: %s in %.1fs", stored, seconds)
+    return {"periods": len(done), "snapshots": stored, "seconds": round(seconds, 1)}

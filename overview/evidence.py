@@ -1,0 +1,104 @@
+"""The facts the roadmap's evidence checks read, gathered from the apps' public reads.
+
+``roadmap/evidence.py`` holds the checks (plain Python over :class:`EvidenceFacts`); this
+module feeds them — the connectors FinHub pulls from (``connectors.selectors``) and the
+newest stored metrics report of each kind that holds figures (``metrics`` snapshots) — and
+hands the facts to ``roadmap.services``, which stores the answers. The roadmap itself
+depends on none of the apps it observes. A fixed number of queries whatever the data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+from django.utils import timezone
+
+from connectors.selectors import source_freshness
+from metrics.models import MetricSnapshot
+from roadmap.evidence import EvidenceFacts, ReportFact, SourceFact
+from roadmap.services import EvidenceRefresh, checklist_evidence_refresh
+
+Kind = MetricSnapshot.Kind
+UNDEFINED = "undefined"
+
+# A stored report "holds figures" when… (JSON lookups, portable to SQLite and PostgreSQL).
+HAS_FIGURES: dict[str, Q] = {
+    Kind.ATTRIBUTION: Q(result__attributed_count__gt=0),
+    Kind.CAMPAIGN_ROI: ~Q(result__tracking_capability__in=[UNDEFINED, "0"]),
+    Kind.BUDGET_VARIANCE: Q(result__rows__0__isnull=False),
+    Kind.SALES: Q(result__won_deals__gt=0),
+    Kind.CAC: Q(result__months__0__isnull=False),
+}
+
+
+def _period(snapshot: MetricSnapshot) -> str:
+    return f"{snapshot.period_start:%d %b %Y} to {snapshot.period_end:%d %b %Y}"
+
+
+def _detail(snapshot: MetricSnapshot) -> str | None:
+    """What the figures are, in words; None when the report turns out to hold none."""
+    result, params = snapshot.result, snapshot.params
+    if snapshot.kind == Kind.ATTRIBUTION:
+        model = str(params.get("model", "")).replace("_", " ")
+        return f"{result['attributed_count']:,} won deals attributed ({model} model)"
+    if snapshot.kind == Kind.CAMPAIGN_ROI:
+        share = result.get("tracking_capability_percent", UNDEFINED)
+        share = share if share == UNDEFINED else f"{float(share):.0f}%"
+        return f"an ROI for {share} of the campaigns with spend"
+    if snapshot.kind == Kind.BUDGET_VARIANCE:
+        grouping = str(params.get("group_by", "")).replace("_", " ")
+        return f"budget vs actual on {len(result['rows'])} rows by {grouping}"
+    if snapshot.kind == Kind.SALES:
+        return f"{result['won_deals']:,} won deals analysed"
+    if snapshot.kind == Kind.CAC:
+        months = [
+            row
+            for row in result.get("months", [])
+            if row.get("blended_cac") not in (None, UNDEFINED)
+        ]
+        return f"blended CAC for {len(months)} month(s)" if months else None
+    return None
+
+
+def report_facts() -> dict[str, ReportFact]:
+    """The newest stored report of each kind that holds figures (one query per kind)."""
+    facts = {}
+    for kind, has_figures in HAS_FIGURES.items():
+        snapshot = (
+            MetricSnapshot.objects.filter(has_figures, kind=kind).order_by("-computed_at").first()
+        )
+        if snapshot is None:
+            continue
+        detail = _detail(snapshot)
+        if detail is not None:
+            facts[kind] = ReportFact(
+                kind=kind,
+                computed_at=timezone.localtime(snapshot.computed_at),
+                period=_period(snapshot),
+                detail=detail,
+            )
+    return facts
+
+
+def evidence_facts(*, now: dt.datetime | None = None) -> EvidenceFacts:
+    """Everything the evidence checks read, as plain data."""
+    now = now or timezone.now()
+    sources = tuple(
+        SourceFact(
+            name=source.name,
+            kind=source.kind,
+            kind_label=source.kind_label,
+            last_success_at=(
+                timezone.localtime(source.last_success_at) if source.last_success_at else None
+            ),
+            status_label=source.status_label,
+        )
+        for source in source_freshness(now)
+    )
+    return EvidenceFacts(checked_at=now, sources=sources, reports=report_facts())
+
+
+def roadmap_evidence_refresh() -> EvidenceRefresh:
+    """Check every checklist item's evidence now and store the answers."""
+    return checklist_evidence_refresh(facts=evidence_facts())

@@ -1,0 +1,36 @@
+"""The canonical financial data model, one module per domain."""
+
+from .budgets import Budget, BudgetLine
+from .finance import Account, Currency, Department, FxRate, GLLine, Invoice
+from .ingestion import IngestBatch, RejectedRecord
+from .marketing import Campaign, CampaignSpend, Channel, Contact, Touchpoint
+from .product import Initiative, InitiativeBenefit, InitiativeCost
+from .sales import Deal, Quota, SalesRep, SalesTeam
+from .subscriptions import Customer, SubscriptionEvent
+
+__all__ = [
+    "Account",
+    "Budget",
+    "BudgetLine",
+    "Campaign",
+    "CampaignSpend",
+    "Channel",
+    "Contact",
+    "Currency",
+    "Customer",
+    "Deal",
+    "Department",
+    "FxRate",
+    "GLLine",
+    "IngestBatch",
+    "Initiative",
+    "InitiativeBenefit",
+    "InitiativeCost",
+    "Invoice",
+    "Quota",
+    "RejectedRecord",
+    "SalesRep",
+    "SalesTeam",
+    "SubscriptionEvent",
+    "Touchpoint",
+]

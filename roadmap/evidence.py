@@ -1,0 +1,172 @@
+"""Evidence that a checklist item is done, checked by FinHub itself.
+
+A checklist item may name an evidence check (``ChecklistItem.evidence_check``): a key of
+:data:`CHECKS`. A check reads :class:`EvidenceFacts` — plain data about the sources that
+synced and the reports that hold figures, gathered from the other apps' public reads by
+``overview.evidence`` — and says whether the deliverable is verified, with a sentence a
+project manager can read and the page where the evidence is (a URL name).
+
+Plain Python: no ORM, no imports from other apps, so every check is tested with hand-made
+facts and the roadmap stays below the apps it observes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+VERIFIED = "verified"
+MISSING = "missing"
+UNAVAILABLE = "unavailable"
+
+CONNECTORS_PAGE = "connectors:health"
+
+
+@dataclass(frozen=True)
+class SourceFact:
+    """A connector FinHub pulls from and its last good sync (local time; None: never)."""
+
+    name: str
+    kind: str
+    kind_label: str
+    last_success_at: dt.datetime | None
+    status_label: str
+
+
+@dataclass(frozen=True)
+class ReportFact:
+    """The newest stored report of one kind that holds figures."""
+
+    kind: str
+    computed_at: dt.datetime  # local time
+    period: str  # "2025-11-01 to 2026-11-27"
+    detail: str  # what the figures are, e.g. "412 won deals attributed"
+
+
+@dataclass(frozen=True)
+class EvidenceFacts:
+    """What the checks read. ``reports`` maps a report kind (the metrics snapshot kind) to
+    its newest stored report with figures; a kind without one is absent."""
+
+    checked_at: dt.datetime
+    sources: tuple[SourceFact, ...] = ()
+    reports: dict[str, ReportFact] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A check's answer: its state, one sentence, and the page that shows the evidence."""
+
+    state: str  # VERIFIED / MISSING / UNAVAILABLE
+    summary: str
+    link: str = ""  # URL name
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str
+    label: str  # what it verifies, for the admin's choice list
+    run: Callable[[EvidenceFacts], Evidence]
+
+
+def _when(moment: dt.datetime) -> str:
+    return f"{moment:%d %b %Y %H:%M}"
+
+
+def connector_synced(kind: str, kind_label: str) -> Check:
+    """Verified when an enabled connector of ``kind`` has synced successfully at least once."""
+
+    def run(facts: EvidenceFacts) -> Evidence:
+        synced = sorted(
+            (s for s in facts.sources if s.kind == kind and s.last_success_at is not None),
+            key=lambda s: s.last_success_at,
+            reverse=True,
+        )
+        if not synced:
+            configured = [s.name for s in facts.sources if s.kind == kind]
+            why = (
+                f"{', '.join(configured)} has not synced successfully yet."
+                if configured
+                else f"No {kind_label} connector is configured."
+            )
+            return Evidence(MISSING, why, CONNECTORS_PAGE)
+        latest = synced[0]
+        return Evidence(
+            VERIFIED,
+            f"{latest.name} ({kind_label}) last synced successfully {_when(latest.last_success_at)}"
+            f"; now {latest.status_label.lower()}.",
+            CONNECTORS_PAGE,
+        )
+
+    return Check(f"connector_synced:{kind}", f"A {kind_label} connector synced successfully", run)
+
+
+def report_has_figures(kind: str, what: str, page: str, page_label: str) -> Check:
+    """Verified when a stored report of ``kind`` holds figures (the page reading it shows
+    data, not an empty state)."""
+
+    def run(facts: EvidenceFacts) -> Evidence:
+        report = facts.reports.get(kind)
+        if report is None:
+            return Evidence(MISSING, f"No {what} with figures has been computed yet.", page)
+        computed = _when(report.computed_at)
+        return Evidence(
+            VERIFIED, f"{page_label}: {report.detail}, {report.period} (computed {computed}).", page
+        )
+
+    return Check(f"report_has_figures:{kind}", f"The {page_label} shows {what}", run)
+
+
+def not_checkable(key: str, label: str, why: str) -> Check:
+    """A deliverable FinHub cannot observe (yet): it stays unverified, with the reason."""
+    return Check(key, label, lambda facts: Evidence(UNAVAILABLE, why))
+
+
+_CHECKS = (
+    connector_synced("erp", "ERP / general ledger"),
+    connector_synced("budget", "budget planning"),
+    connector_synced("crm", "CRM / sales"),
+    connector_synced("marketing", "marketing automation"),
+    connector_synced("billing", "billing / subscriptions"),
+    connector_synced("product", "product development tracking"),
+    report_has_figures(
+        "budget_variance", "budget vs actual", "dashboards:executive", "Executive dashboard"
+    ),
+    report_has_figures(
+        "attribution", "revenue attribution", "dashboards:marketing", "Marketing ROI dashboard"
+    ),
+    report_has_figures(
+        "campaign_roi", "campaign ROI", "dashboards:marketing", "Marketing ROI dashboard"
+    ),
+    report_has_figures("sales", "sales analytics", "dashboards:sales", "Sales dashboard"),
+    report_has_figures("cac", "CAC by month", "dashboards:cac", "CAC dashboard"),
+    not_checkable(
+        "alerts_configured",
+        "Automated alerts are configured",
+        "FinHub has no alerting yet, so it cannot see alerts: tick this item by hand with a "
+        "link to where the alerts are configured.",
+    ),
+    not_checkable(
+        "tests_passing",
+        "The integration tests pass",
+        "FinHub does not receive CI results: tick this item by hand with a link to the "
+        "passing CI run.",
+    ),
+)
+CHECKS: dict[str, Check] = {check.key: check for check in _CHECKS}
+
+
+def evidence_check_choices() -> list[tuple[str, str]]:
+    """The choices of ``ChecklistItem.evidence_check`` (a callable, so adding a check needs
+    no migration)."""
+    return [(check.key, check.label) for check in _CHECKS]
+
+
+def evidence_for(check_key: str, facts: EvidenceFacts) -> Evidence:
+    """Run the check named ``check_key``; an unknown key (a check removed from the code) is
+    reported, not raised, so one stale row cannot stop the others being checked."""
+    check = CHECKS.get(check_key)
+    if check is None:
+        return Evidence(UNAVAILABLE, f"Unknown evidence check {check_key!r}.")
+    return check.run(facts)

@@ -155,7 +155,7 @@ def test_any_json_in_any_field_is_answered_without_a_server_error(client, entity
     events = iter(range(10**6))
 
     @hsettings(
-        max_examples=12,
+        max_examples=30,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

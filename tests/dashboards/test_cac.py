@@ -94,7 +94,10 @@ def test_channel_filter_and_channel_table(viewer_client, company):
 
 def test_month_drills_to_sales_and_marketing_lines(viewer_client, company):
     html = viewer_client.get(URL, Q1).content.decode()
-    link = "/dashboards/drill/gl-lines/?period=month&amp;month=2026-03&amp;sales_marketing=1"
+    link = (
+        "/dashboards/drill/gl-lines/?period=month&amp;month=2026-03&amp;sales_marketing=1"
+        "&amp;from=cac"
+    )
     assert link in html
     drill = viewer_client.get(
         "/dashboards/drill/gl-lines/", {**MARCH, "sales_marketing": "1"}

@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 ASSETS := static/vendor/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test schemathesis lint imports typecheck format migrate demo worker beat web sandbox check-deploy clean lock bench-ingest bench-metrics bench-dashboards
+.PHONY: help install run test schemathesis lint imports typecheck format migrate demo worker beat web sandbox check-deploy clean lock bench-ingest bench-metrics bench-dashboards bench-retention
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ bench-metrics: migrate ## Seconds per attribution model from the DB, 1M touchpoi
 
 bench-dashboards: migrate ## p50/p95 server time + queries of every dashboard at 1M GL lines/touchpoints (SCALE=1; PostgreSQL)
 	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py bench_dashboards --scale $${SCALE:-1} --requests $${REQUESTS:-30}
+
+bench-retention: migrate ## Retention + product ROI pages p95/queries and report recompute: 10k customers x 36 months, 200 initiatives (SCALE=1; PostgreSQL)
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py bench_retention --scale $${SCALE:-1} --requests $${REQUESTS:-30}
 
 check-deploy: install ## Django's deployment checks with production settings
 	DJANGO_ENV=production SECRET_KEY=$${SECRET_KEY:-$$(python3 -c 'import secrets;print(secrets.token_urlsafe(50))')} ALLOWED_HOSTS=$${ALLOWED_HOSTS:-example.com} FINHUB_ENCRYPTION_KEY=$${FINHUB_ENCRYPTION_KEY:-$$($(BIN)/python -c 'from cryptography.fernet import Fernet;print(Fernet.generate_key().decode())')} $(BIN)/python manage.py check --deploy --fail-level WARNING

@@ -40,6 +40,7 @@ from connectors.services import (
     idempotency_claim,
     idempotency_complete,
     idempotency_release,
+    records_pushed,
     request_fingerprint,
     webhook_event_process,
 )
@@ -267,6 +268,7 @@ class IngestView(APIView):
                 else status.HTTP_400_BAD_REQUEST
             )
             return code, exc.as_dict()
+        records_pushed(connector_id=token.connector_id, result=result)
         body = result.as_dict()
         return (status.HTTP_201_CREATED if result.created else status.HTTP_200_OK), body
 
@@ -280,6 +282,9 @@ def _entity_view(entity: str) -> type[IngestView]:
         "Valid records are created or updated (an identical re-send is `unchanged`); invalid "
         "ones are kept as rejected records and listed in `errors` with their index, "
         "external_id and the reasons per field — the response is still 200/201. "
+        "A valid record naming a record FinHub has not received (an account, a customer…) is "
+        "stored, counted in `pending` and listed in `waiting` with the field and the id "
+        "named; it counts nowhere that needs that record until it arrives. "
         "`?atomic=true` refuses the whole request (400, nothing written) if any record is "
         "invalid.\n\n"
         "Money is read exactly: JSON numbers and strings become decimals without floating "
@@ -341,6 +346,7 @@ def _entity_view(entity: str) -> type[IngestView]:
                     "updated": 0,
                     "unchanged": 0,
                     "rejected": 1,
+                    "pending": 0,
                     "batch_id": 42,
                     "errors": [
                         {
@@ -349,6 +355,7 @@ def _entity_view(entity: str) -> type[IngestView]:
                             "errors": {"external_id": ["Unknown field."]},
                         }
                     ],
+                    "waiting": [],
                 },
                 response_only=True,
                 status_codes=["201"],

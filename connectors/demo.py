@@ -3,6 +3,8 @@
 ``demo_connectors_ensure`` creates them (idempotently) from connectors.sandbox.mappings and
 ``demo_syncs_request`` queues a first sync for each one that never had a run. load_demo calls
 both; the worker started by ``make run`` then pulls the synthetic company from the sandbox.
+``demo_manual_connector_ensure`` adds the push-only connector the README's push example
+writes to, whose references resolve against the demo systems' records.
 """
 
 from dataclasses import dataclass
@@ -19,6 +21,9 @@ from connectors.sync.runs import sync_request
 DEMO_SYSTEMS = ("erp", "marketing", "crm", "billing", "budget", "product")
 # Every 15 minutes: fresh enough for a demo, and a stale source shows after 30 minutes.
 DEMO_SCHEDULE_MINUTES = 15
+# The README's push example: a token of this connector writes ledger lines naming the demo
+# ERP's accounts (ACC-4000) and departments (DEP-CS).
+MANUAL_ENTRIES = "Manual entries"
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,20 @@ def demo_connectors_ensure(*, base_url: str) -> list[DemoConnector]:
         if item.created:
             item.connector.reference_sources.set([c for c in demo if c.pk != item.connector.pk])
     return result
+
+
+@transaction.atomic
+def demo_manual_connector_ensure(*, demo: list[Connector]) -> tuple[Connector, bool]:
+    """The push-only "Manual entries" connector (no sync, no schedule): its records' references
+    resolve against the ``demo`` connectors, so a pushed ledger line naming ``ACC-4000`` finds
+    the ERP's account. An existing one is left as it is."""
+    connector, created = Connector.objects.get_or_create(
+        name=MANUAL_ENTRIES,
+        defaults={"kind": Connector.Kind.ERP, "transport": Connector.Transport.PUSH_ONLY},
+    )
+    if created:
+        connector.reference_sources.set(demo)
+    return connector, created
 
 
 def demo_syncs_request(connectors: list[Connector]) -> list[SyncRun]:

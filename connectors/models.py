@@ -132,6 +132,9 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["connector", "name"]
+        # Django would derive "api token"; the admin shows the acronym in capitals.
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
         constraints = [
             models.UniqueConstraint(fields=["connector", "name"], name="apitoken_unique_name"),
         ]

@@ -18,14 +18,32 @@ class RowErrorSerializer(serializers.Serializer):
     )
 
 
+class WaitingReferenceSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the record in the request array.")
+    external_id = serializers.CharField()
+    field = serializers.CharField(help_text="The reference field, e.g. account.")
+    reference = serializers.CharField(
+        help_text="The external_id it names, not found among the connector's records nor its "
+        "reference sources' (yet)."
+    )
+
+
 class IngestResultSerializer(serializers.Serializer):
     entity = serializers.CharField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     rejected = serializers.IntegerField(help_text="Stored as rejected records with the reasons.")
+    pending = serializers.IntegerField(
+        help_text="Records stored with a reference to a record FinHub has not received: they "
+        "count nowhere that needs it (a ledger line without its account is in no report) "
+        "until that record arrives. Listed in `waiting`."
+    )
     batch_id = serializers.IntegerField(allow_null=True)
     errors = RowErrorSerializer(many=True)
+    waiting = WaitingReferenceSerializer(
+        many=True, help_text="Each pending reference: the record, the field and the id named."
+    )
 
 
 class IngestRequestErrorSerializer(ErrorSerializer):

@@ -211,7 +211,20 @@ def webhook_event_process(
         )
         event.batch_id = result.batch_id
         event.result = {
-            key: value for key, value in result.as_dict().items() if key not in ("errors",)
+            key: value
+            for key, value in result.as_dict().items()
+            if key not in ("errors", "waiting")  # the counts; the rows are in the batch
         }
         event.save(update_fields=["batch_id", "result"])
+        records_pushed(connector_id=connector.pk, result=result)
     return result
+
+
+def records_pushed(*, connector_id: int, result) -> None:
+    """After a push (API or webhook) that changed records, ask for the same debounced
+    recompute a sync asks for, so the pushed figures reach the dashboards without waiting
+    for the nightly run. A dry run or a push that changed nothing asks for nothing."""
+    from records.signals import records_synced
+
+    if result.batch_id is not None and (result.created or result.updated):
+        records_synced.send(sender=Connector, connector_id=connector_id)

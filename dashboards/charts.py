@@ -27,6 +27,9 @@ class Series:
     #: "bar" or "line" (mixed charts: a line of budget over bars of actuals).
     type: str = ""
     color: str = ""
+    #: An invisible stacked series that lifts the next one (the floating bars of a
+    #: waterfall): no colour, no legend entry, no tooltip.
+    spacer: bool = False
 
 
 @dataclass
@@ -79,6 +82,7 @@ class Chart:
                     "color": s.color or PALETTE[i % len(PALETTE)],
                     "values": [chart_number(v) for v in s.values],
                     "links": list(s.links) or [""] * len(s.values),
+                    "spacer": s.spacer,
                 }
                 for i, s in enumerate(self.series)
             ],

@@ -1,8 +1,10 @@
-"""Dashboard filters kept in the URL: department, channel, campaign, team.
+"""Dashboard filters kept in the URL: department, channel, campaign, team, segment.
 
 Each filter's value is the record's id (``?department=3``), so a shared link selects the
-same record whatever its name. The options of each filter are read in one query; a value
-that is not an id of an option is a :class:`FilterError` (400, naming the filter).
+same record whatever its name; a customer segment is no record, only a name on the
+customers, so its value is that name (``?segment=SMB``). The options of each filter are
+read in one query; a value that is not an option is a :class:`FilterError` (400, naming the
+filter).
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ class Option:
     label: str
     code: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+    #: The URL value when it is not the id (a segment's name).
+    key: str = ""
 
     @property
     def value(self) -> str:
-        return str(self.id)
+        return self.key or str(self.id)
 
 
 @dataclass
@@ -60,13 +64,23 @@ def _teams() -> list[Option]:
     return [Option(pk, name) for pk, name in selectors.sales_teams()]
 
 
+def _segments() -> list[Option]:
+    return [
+        Option(index, name, key=name)
+        for index, name in enumerate(selectors.customer_segments(), start=1)
+    ]
+
+
 # name -> (label, "all" label, options loader). A page lists the names it supports.
 FILTERS = {
     "department": ("Department", "All departments", _departments),
     "channel": ("Channel", "All channels", _channels),
     "campaign": ("Campaign", "All campaigns", _campaigns),
     "team": ("Team", "All teams", _teams),
+    "segment": ("Segment", "All segments", _segments),
 }
+#: Filters whose URL value is the option's name (``Option.key``), not an id.
+BY_NAME = frozenset({"segment"})
 
 
 @dataclass
@@ -105,7 +119,13 @@ def filters_from_params(params, names: Sequence[str]) -> Filters:
         label, all_label, load = FILTERS[name]
         item = Filter(name, label, all_label, load())
         raw = str(params.get(name, "") or "").strip()
-        if raw:
+        if raw and name in BY_NAME:
+            item.selected = next((o for o in item.options if o.key == raw), None)
+            if item.selected is None:
+                raise FilterError(
+                    f"{name}: no customer has the {label.lower()} {raw!r}; pick one from the list."
+                )
+        elif raw:
             if not raw.isdigit():
                 raise FilterError(f"{name}: {raw!r} is not a {label.lower()} id.")
             item.selected = next((o for o in item.options if o.id == int(raw)), None)

@@ -17,10 +17,13 @@ from metrics.reports.numbers import UNDEFINED, to_number
 MONEY = "money"
 PERCENT = "percent"  # the value is already in percent (12.5 means 12.5%)
 RATIO = "ratio"  # a plain number with 2 decimals (LTV:CAC 3.25, payback 7.40 months)
+#: A difference of two percentages (a margin's change): 1.5 means 1.5 percentage points.
+POINTS = "points"
+POINTS_TITLE = "percentage points: the difference of two percentages"
 INT = "int"
 TEXT = "text"
 DATE = "date"
-NUMERIC_KINDS = (MONEY, PERCENT, RATIO, INT)
+NUMERIC_KINDS = (MONEY, PERCENT, POINTS, RATIO, INT)
 MINUS = "\u2212"
 NONE_TEXT = "\u2014"  # a missing value, and a ratio with a zero denominator
 #: The hover text of an undefined value when the page gives no more precise reason.
@@ -60,6 +63,8 @@ def format_value(value, kind: str, currency: str = "") -> str:
         return f"{sign}{currency} {text}" if currency else f"{sign}{text}"
     if kind == PERCENT:
         return f"{sign}{_grouped(Decimal(number), 1)}%"
+    if kind == POINTS:  # not "%": +2% of a 10% margin is 10.2%, +2 points is 12%
+        return f"{sign}{_grouped(Decimal(number), 1)} pp"
     if kind == RATIO:
         return f"{sign}{_grouped(Decimal(number), 2)}"
     return f"{sign}{abs(int(number)):,}"
@@ -75,7 +80,7 @@ def export_value(value, kind: str):
         return UNDEFINED if value == UNDEFINED else ""
     if kind == INT:
         return int(number)
-    return round_half_up(number, {MONEY: 2, PERCENT: 2, RATIO: 4}[kind])
+    return round_half_up(number, {MONEY: 2, PERCENT: 2, POINTS: 2, RATIO: 4}[kind])
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ class Row:
     ``links`` per column key; ``classes`` per column key (``favourable``/``unfavourable``);
     ``css`` for the whole row; ``kinds`` overrides a column's kind in this row (a margin
     row, in percent, in a table of money); ``titles`` per column key: the hover text of an
-    undefined value (why it is undefined)."""
+    undefined value (why it is undefined) or of a text cell."""
 
     values: dict
     link: str = ""
@@ -170,8 +175,11 @@ class Table:
             title = ""
             if value == UNDEFINED or (column.numeric and value is not None and number is None):
                 title = (row.titles.get(column.key) if row is not None else "") or UNDEFINED_TITLE
-            elif column.numeric and value is None and row is not None:
+            elif row is not None and (value is None or not column.numeric):
+                # a missing number's reason, or a text cell's hover (a flag's months)
                 title = row.titles.get(column.key, "")
+            elif kind == POINTS and number is not None:
+                title = POINTS_TITLE
             cells.append(
                 Cell(
                     format_value(value, kind, currency), column.numeric, " ".join(css), link, title

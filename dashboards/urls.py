@@ -19,4 +19,8 @@ urlpatterns = [
     path("drill/marketing/", views.marketing_drill, name="marketing_drill"),
     path("sales/", views.sales_dashboard, name="sales"),
     path("drill/deals/", views.sales_deals, name="sales_deals"),
+    path("retention/", views.retention_dashboard, name="retention"),
+    path("drill/retention-customers/", views.retention_customers, name="retention_customers"),
+    path("product/", views.product_dashboard, name="product"),
+    path("drill/initiative/", views.product_records, name="product_records"),
 ]

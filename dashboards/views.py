@@ -6,7 +6,7 @@ exports of each of its tables (dashboards/page.py). The builders are in dashboar
 """
 
 from dashboards.page import dashboard_view
-from dashboards.pages import cac, drill, executive, marketing, sales
+from dashboards.pages import cac, drill, executive, marketing, product, retention, sales
 
 executive_dashboard = dashboard_view(
     executive.build,
@@ -58,4 +58,33 @@ sales_deals = dashboard_view(
     title="Sales deals",
     filters=("team",),
     params=sales.DRILL_PARAMS,
+)
+
+product_dashboard = dashboard_view(
+    product.build,
+    template="dashboards/product.html",
+    title="Product ROI",
+    params=product.PAGE_PARAMS,
+)
+
+product_records = dashboard_view(
+    product.records_build,
+    template="dashboards/product_records.html",
+    title="Initiative records",
+    params=product.RECORDS_PARAMS,
+)
+
+retention_dashboard = dashboard_view(
+    retention.build,
+    template="dashboards/retention.html",
+    title="Retention & customer success",
+    filters=("segment", "channel"),
+)
+
+retention_customers = dashboard_view(
+    retention.customers_build,
+    template="dashboards/retention_customers.html",
+    title="Customers behind an MRR movement",
+    filters=("segment", "channel"),
+    params=retention.DRILL_PARAMS,
 )

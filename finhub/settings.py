@@ -13,7 +13,10 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.templatetags.static import static
 from django_guid.integrations import CeleryIntegration
+
+from finhub.core import theme
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FINHUB_VAR_DIR", BASE_DIR / "var"))
@@ -301,10 +304,21 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Admin theme ----------------------------------------------------------------------
+# The app's brand colour and favicon (finhub/core/theme.py): one look for the app and admin.
 UNFOLD = {
     "SITE_TITLE": "FinHub admin",
     "SITE_HEADER": "FinHub",
     "SITE_URL": "/",
+    "SITE_FAVICONS": [
+        {
+            "rel": "icon",
+            "type": "image/svg+xml",
+            "href": lambda request: static(theme.FAVICON),
+        }
+    ],
+    "COLORS": {"primary": theme.PRIMARY_PALETTE},
+    # Layout fixes: forms and read-only values fit the window (static/css/admin.css).
+    "STYLES": [lambda request: static("css/admin.css")],
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": True,
 }
@@ -382,8 +396,39 @@ if not (len(FINHUB_REPORTING_CURRENCY) == 3 and FINHUB_REPORTING_CURRENCY.isalph
 # LTV/payback; the departments (names or codes) whose GL lines are the sales cost of sales ROI.
 FINHUB_GROSS_MARGIN = Decimal(env.str("FINHUB_GROSS_MARGIN", default="0.80"))
 FINHUB_SALES_DEPARTMENTS = env.list("FINHUB_SALES_DEPARTMENTS", default=["Sales"])
+
+
+def _departments(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of department names or codes; at least one."""
+    value = [item.strip() for item in env.list(name, default=default) if item.strip()]
+    if not value:
+        raise ImproperlyConfigured(f"{name} must name at least one department (name or code)")
+    return value
+
+
+def _positive_months(name: str, default: int) -> int:
+    raw = env.str(name, default=str(default)).strip()
+    if not (raw.isdigit() and int(raw) > 0):
+        raise ImproperlyConfigured(f"{name} must be a positive whole number of months, not {raw!r}")
+    return int(raw)
+
+
+# Retention and product ROI (docs/metrics.md, "Retention, cohorts and customer-success ROI"
+# and "Product development ROI"): the departments (names or codes) whose GL lines are the
+# customer-success cost and the product development cost; how many months of retained MRR a
+# month's churn avoided is worth; the months before a period its baseline churn is read from.
+FINHUB_CS_DEPARTMENTS = _departments("FINHUB_CS_DEPARTMENTS", ["Customer Success"])
+FINHUB_PRODUCT_DEPARTMENTS = _departments("FINHUB_PRODUCT_DEPARTMENTS", ["Product", "Engineering"])
+FINHUB_VALUE_HORIZON_MONTHS = _positive_months("FINHUB_VALUE_HORIZON_MONTHS", 12)
+FINHUB_BASELINE_MONTHS = _positive_months("FINHUB_BASELINE_MONTHS", 12)
 # The attribution model dashboards open with (one of metrics.computations.attribution.MODELS).
 FINHUB_DEFAULT_ATTRIBUTION_MODEL = env.str("FINHUB_DEFAULT_ATTRIBUTION_MODEL", default="linear")
+# A finished sync queues the metrics recompute this many seconds later; syncs finishing
+# within that window (make run's first six) share one recompute (metrics.services).
+FINHUB_RECOMPUTE_DEBOUNCE_SECONDS = env.int("FINHUB_RECOMPUTE_DEBOUNCE_SECONDS", default=30)
+# ... but a request never waits longer than this for its recompute (syncs and pushes arriving
+# closer together than the debounce window would otherwise postpone it forever).
+FINHUB_RECOMPUTE_MAX_WAIT_SECONDS = env.int("FINHUB_RECOMPUTE_MAX_WAIT_SECONDS", default=300)
 # Connector syncs (#5): pause a connector after this many failed runs in a row; a running
 # run whose heartbeat is older than FINHUB_SYNC_STALE_SECONDS is abandoned by the reaper (it
 # is also the length of the per-connector lock lease); HTTP calls to a source are tried at

@@ -17,6 +17,8 @@ urlpatterns = [
     path("", overview_views.home, name="home"),
     path("docs/metrics/", core_views.metrics_docs, name="docs-metrics"),
     path("healthz", core_views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page links: send them to the SVG.
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("readyz", core_views.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

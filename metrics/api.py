@@ -125,10 +125,64 @@ class BudgetVarianceView(MetricView):
     output_serializer = s.snapshot_serializer(s.BudgetVarianceResultSerializer)
 
 
+@documented(
+    "Subscriptions (MRR movements)",
+    "Per month of the period: starting and ending MRR, new, expansion, contraction, churned "
+    "and reactivation MRR, net new MRR, customer counts, logo churn, NRR and GRR for the month "
+    "and trailing 12 months, ARPA, CAC, LTV and payback (the saas_metrics command's columns), "
+    "with the customers behind every movement; optionally for one customer segment and / or "
+    "acquisition channel (/docs/metrics/#subscriptions-and-mrr).",
+)
+class SubscriptionsView(MetricView):
+    kind = Kind.SUBSCRIPTIONS
+    params_serializer = s.SubscriptionsParamsSerializer
+    output_serializer = s.snapshot_serializer(s.SubscriptionsResultSerializer)
+
+
+@documented(
+    "Cohort retention",
+    "Logo and revenue retention by cohort month (the customers new in it) x months since "
+    "start, for the cohorts of the period, measured to its last month "
+    "(/docs/metrics/#retention-cohorts-and-customer-success-roi).",
+)
+class CohortsView(MetricView):
+    kind = Kind.COHORTS
+    output_serializer = s.snapshot_serializer(s.CohortsResultSerializer)
+
+
+@documented(
+    "Customer-success ROI",
+    "CS ROI of the period, total and per customer segment, with its inputs (baseline churn "
+    "rate, per month start MRR, churned MRR and churn avoided, expansion, contraction, CS cost "
+    "allocated to segments by start MRR, retention value, the reason an ROI is undefined), the "
+    "settings used and the retention ROI measurement coverage "
+    "(/docs/metrics/#retention-cohorts-and-customer-success-roi).",
+)
+class CsRoiView(MetricView):
+    kind = Kind.CS_ROI
+    output_serializer = s.snapshot_serializer(s.CsRoiResultSerializer)
+
+
+@documented(
+    "Initiative ROI",
+    "Per product initiative: cost split (GL, time entries, other, tagged GL lines), benefit, "
+    "ROI for the period and cumulative, payback month and possible-double-count flags; the "
+    "totals, the cumulative cost vs benefit per month, the development cost and the "
+    "development ROI tracking coverage (/docs/metrics/#product-development-roi).",
+)
+class InitiativeRoiView(MetricView):
+    kind = Kind.INITIATIVE_ROI
+    output_serializer = s.snapshot_serializer(s.InitiativeRoiResultSerializer)
+
+
 urlpatterns = [
     path("metrics/attribution/", AttributionView.as_view(), name="metrics-attribution"),
     path("metrics/campaign-roi/", CampaignRoiView.as_view(), name="metrics-campaign-roi"),
     path("metrics/cac/", CacView.as_view(), name="metrics-cac"),
     path("metrics/sales/", SalesView.as_view(), name="metrics-sales"),
     path("metrics/budget-variance/", BudgetVarianceView.as_view(), name="metrics-budget-variance"),
+    path("metrics/subscriptions/", SubscriptionsView.as_view(), name="metrics-subscriptions"),
+    path("metrics/cohorts/", CohortsView.as_view(), name="metrics-cohorts"),
+    path("metrics/cs-roi/", CsRoiView.as_view(), name="metrics-cs-roi"),
+    path("metrics/initiative-roi/", InitiativeRoiView.as_view(), name="metrics-initiative-roi"),
 ]

@@ -24,6 +24,10 @@ class MetricSnapshot(models.Model):
         CAC = "cac", "CAC, LTV and payback"
         SALES = "sales", "Sales analytics"
         BUDGET_VARIANCE = "budget_variance", "Budget vs actual"
+        SUBSCRIPTIONS = "subscriptions", "Subscriptions (MRR movements)"
+        COHORTS = "cohorts", "Cohort retention"
+        CS_ROI = "cs_roi", "Customer-success ROI"
+        INITIATIVE_ROI = "initiative_roi", "Initiative ROI"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     model = models.CharField(max_length=30, blank=True, default="")
@@ -56,3 +60,25 @@ class MetricSnapshot(models.Model):
     def __str__(self) -> str:
         label = " ".join(part for part in (self.model, self.group_by) if part)
         return f"{self.kind} {label} {self.period_start}…{self.period_end}".replace("  ", " ")
+
+
+class RecomputeRequest(models.Model):
+    """The one row that debounces after-sync recomputes (``metrics.services``).
+
+    Each request bumps ``generation`` and queues a recompute a few seconds later carrying
+    that number; a queued recompute that finds a higher generation skips, since the later one
+    will run. Kept in the database (not a process cache) so every web, worker and prefork
+    child process sees the same marker.
+    """
+
+    generation = models.PositiveBigIntegerField(default=0)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    # The oldest request no recompute has started for yet: a stream of requests closer than
+    # the debounce window would otherwise postpone the recompute forever.
+    pending_since = models.DateTimeField(null=True, blank=True)
+    # The last recompute that ran for a request: which generation, and when it started.
+    started_generation = models.PositiveBigIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recompute request #{self.generation}"

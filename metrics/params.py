@@ -44,6 +44,7 @@ __all__ = [
     "params_dates",
     "params_hash",
     "period_params",
+    "subscriptions_params",
 ]
 
 #: The longest period a report may cover: month-by-month reports (CAC, MRR) grow with it.
@@ -101,9 +102,17 @@ def default_attribution_model() -> str:
 
 
 def period_params(*, start: dt.date, end: dt.date) -> dict:
-    """Canonical parameters of a CAC or sales snapshot."""
+    """Canonical parameters of a CAC, sales, cohorts, CS ROI or initiative ROI snapshot."""
     check_period(start, end)
     return {"start": start.isoformat(), "end": end.isoformat()}
+
+
+def subscriptions_params(
+    *, start: dt.date, end: dt.date, segment: str | None = None, channel: str | None = None
+) -> dict:
+    """Canonical parameters of a subscriptions snapshot: the period, optionally narrowed to
+    the customers of one segment and / or one acquisition channel (by name; None = all)."""
+    return {**period_params(start=start, end=end), "segment": segment, "channel": channel}
 
 
 def budget_params(

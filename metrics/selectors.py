@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from finhub.core.money import Converter, FxRates, MissingRate
@@ -472,6 +472,154 @@ def paid_channel_names() -> list[str]:
     return list(m.Channel.objects.filter(is_paid=True).values_list("name", flat=True))
 
 
+# --- retention, customer success and product development ROI ---------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    """What a report shows of a customer behind a movement, and how it is filtered."""
+
+    external_id: str
+    name: str
+    segment: str
+    channel: str | None
+
+
+def customer_details() -> dict[int, CustomerDetails]:
+    """Customer id -> external id, name, segment (``""`` when none given) and acquisition
+    channel name (None when not linked). One query."""
+    rows = m.Customer.objects.order_by().values_list(
+        "id", "external_id", "name", "segment", "acquisition_channel__name"
+    )
+    return {
+        pk: CustomerDetails(external_id, name, segment or "", channel)
+        for pk, external_id, name, segment, channel in rows.iterator(chunk_size=10000)
+    }
+
+
+def _departments_q(names: Iterable[str]) -> Q:
+    names = list(names)
+    return Q(department__name__in=names) | Q(department__code__in=names)
+
+
+def department_cost_by_month(
+    *, start: dt.date, end: dt.date, departments: Iterable[str], convert: Converter
+) -> dict[dt.date, Decimal]:
+    """Σ GL lines in ``[start, end]`` on the departments named (names or codes) per month,
+    in the reporting currency (summed per currency and day in SQL; a line without a rate is
+    listed in ``convert.missing``). The customer-success cost of CS ROI."""
+    rows = (
+        m.GLLine.objects.filter(
+            _departments_q(departments), posting_date__gte=start, posting_date__lte=end
+        )
+        .values("currency_id", "posting_date")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        .values_list("currency_id", "posting_date", "total")
+    )
+    totals: dict[dt.date, Decimal] = defaultdict(Decimal)
+    for currency, day, total in rows:
+        value = convert(total, currency, day)
+        if value is not None:
+            totals[day.replace(day=1)] += value
+    return dict(totals)
+
+
+def department_cost_by_initiative(
+    *, start: dt.date, end: dt.date, departments: Iterable[str], convert: Converter
+) -> dict[int | None, Decimal]:
+    """Σ GL lines in ``[start, end]`` on the departments named, per tagged initiative id
+    (None: not tagged), in the reporting currency. The GL part of development cost."""
+    rows = (
+        m.GLLine.objects.filter(
+            _departments_q(departments), posting_date__gte=start, posting_date__lte=end
+        )
+        .values("initiative_id", "currency_id", "posting_date")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        .values_list("initiative_id", "currency_id", "posting_date", "total")
+    )
+    totals: dict[int | None, Decimal] = defaultdict(Decimal)
+    for initiative_id, currency, day, total in rows:
+        value = convert(total, currency, day)
+        if value is not None:
+            totals[initiative_id] += value
+    return dict(totals)
+
+
+def initiatives() -> list[tuple]:
+    """``(id, external_id, name, product, owner, start_date, end_date)`` of every initiative,
+    by name."""
+    return list(
+        m.Initiative.objects.order_by("name", "id").values_list(
+            "id", "external_id", "name", "product", "owner", "start_date", "end_date"
+        )
+    )
+
+
+def initiative_amounts(
+    *, end: dt.date, convert: Converter
+) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Everything initiative ROI reads up to ``end`` (cumulative ROI counts from each
+    initiative's start), Σ per (initiative, kind, day) in SQL and converted to the reporting
+    currency; three queries:
+
+    * costs: ``(initiative id, kind, day, amount)`` of initiative costs (kind gl / time /
+      other; initiative id None while the initiative reference is pending: a time entry
+      still counts in development cost);
+    * tagged GL lines: ``(initiative id, day, amount, lines)``;
+    * benefits: ``(initiative id, kind, day, amount)`` (kind revenue / retention).
+    """
+    costs = (
+        m.InitiativeCost.objects.filter(date__lte=end)
+        .values("initiative_id", "kind", "currency_id", "date")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        .values_list("initiative_id", "kind", "currency_id", "date", "total")
+    )
+    tagged = (
+        m.GLLine.objects.filter(initiative__isnull=False, posting_date__lte=end)
+        .values("initiative_id", "currency_id", "posting_date")
+        .annotate(total=Sum("amount"), lines=Count("id"))
+        .order_by()
+        .values_list("initiative_id", "currency_id", "posting_date", "total", "lines")
+    )
+    benefits = (
+        m.InitiativeBenefit.objects.filter(initiative__isnull=False, date__lte=end)
+        .values("initiative_id", "kind", "currency_id", "date")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        .values_list("initiative_id", "kind", "currency_id", "date", "total")
+    )
+
+    def converted(rows, *, key_fields: int, extra: int = 0) -> list[tuple]:
+        out = []
+        for row in rows:
+            keys, (currency, day, total) = row[:key_fields], row[key_fields : key_fields + 3]
+            value = convert(total, currency, day)
+            if value is not None:
+                out.append((*keys, day, value, *row[key_fields + 3 : key_fields + 3 + extra]))
+        return out
+
+    return (
+        converted(costs, key_fields=2),
+        converted(tagged, key_fields=1, extra=1),
+        converted(benefits, key_fields=2),
+    )
+
+
+def earliest_initiative_day() -> dt.date | None:
+    """The first day any initiative cost, tagged GL line or benefit is dated (where the FX
+    rates initiative ROI converts at start)."""
+    days = [
+        m.InitiativeCost.objects.aggregate(d=Min("date"))["d"],
+        m.GLLine.objects.filter(initiative__isnull=False).aggregate(d=Min("posting_date"))["d"],
+        m.InitiativeBenefit.objects.filter(initiative__isnull=False).aggregate(d=Min("date"))["d"],
+    ]
+    found = [day for day in days if day is not None]
+    return min(found) if found else None
+
+
 # --- dashboards: filter options and the records behind a figure (drill-downs) ---------------
 
 #: Deal statuses and account types with their labels (drill-down tables show the labels).
@@ -498,6 +646,16 @@ def campaigns() -> list[tuple[int, str, int | None]]:
 def sales_teams() -> list[tuple[int, str]]:
     """``(id, name)`` of every sales team, by name."""
     return list(m.SalesTeam.objects.order_by("name", "id").values_list("id", "name"))
+
+
+def customer_segments() -> list[str]:
+    """The segment names the customers carry (none given left out), by name."""
+    return list(
+        m.Customer.objects.exclude(segment="")
+        .order_by("segment")
+        .values_list("segment", flat=True)
+        .distinct()
+    )
 
 
 def campaign_channel_names() -> dict[str, str]:
@@ -535,10 +693,11 @@ def gl_lines(
     account_types: Iterable[str] | None = None,
     sales_marketing: bool = False,
     pending_account: bool = False,
+    initiative_id: int | None = None,
 ) -> QuerySet:
     """GL lines posted in the period, narrowed to a department (or none), an account, some
-    account types, the sales and marketing (CAC cost) accounts, or the lines whose account
-    reference is still pending (unclassified)."""
+    account types, the sales and marketing (CAC cost) accounts, the lines whose account
+    reference is still pending (unclassified), or the lines tagged with an initiative."""
     lines = m.GLLine.objects.filter(posting_date__gte=start, posting_date__lte=end)
     if department_id is not None:
         lines = lines.filter(department_id=department_id)
@@ -552,7 +711,41 @@ def gl_lines(
         lines = lines.filter(account__is_sales_marketing=True)
     if pending_account:
         lines = lines.filter(account__isnull=True)
+    if initiative_id is not None:
+        lines = lines.filter(initiative_id=initiative_id)
     return lines
+
+
+def initiative_name(initiative_id: int) -> str | None:
+    return m.Initiative.objects.filter(pk=initiative_id).values_list("name", flat=True).first()
+
+
+def initiative_records(
+    *, kind: str, initiative_id: int, start: dt.date, end: dt.date, record_kind: str = ""
+) -> QuerySet:
+    """An initiative's cost (``kind="costs"``) or benefit (``"benefits"``) records dated in
+    the period, optionally of one record kind (gl / time / other; revenue / retention)."""
+    model = m.InitiativeCost if kind == "costs" else m.InitiativeBenefit
+    records = model.objects.filter(initiative_id=initiative_id, date__gte=start, date__lte=end)
+    return records.filter(kind=record_kind) if record_kind else records
+
+
+def initiative_record_rows(records: QuerySet) -> QuerySet:
+    """Drill-down rows of initiative costs / benefits, newest first (dicts)."""
+    fields = ["date", "kind", "description", "amount", "currency_id", "external_id"]
+    if records.model is m.InitiativeCost:
+        fields += ["hours", "hourly_rate"]
+    return records.order_by("-date", "-id").values(*fields)
+
+
+def initiative_record_day_sums(records: QuerySet) -> list[tuple[str, dt.date, Decimal, int]]:
+    """``(currency, date, Σ amount, records)`` of initiative costs / benefits (one query)."""
+    return list(
+        records.order_by()
+        .values("currency_id", "date")
+        .annotate(total=Sum("amount"), n=Count("id"))
+        .values_list("currency_id", "date", "total", "n")
+    )
 
 
 def gl_line_rows(lines: QuerySet) -> QuerySet:

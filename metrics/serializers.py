@@ -27,6 +27,7 @@ from metrics.params import (
     attribution_params,
     budget_params,
     period_params,
+    subscriptions_params,
 )
 from records import models as m
 
@@ -117,6 +118,28 @@ class BudgetVarianceParamsSerializer(PeriodParamsSerializer):
             end=data["end"],
             group_by=data["group_by"],
             budget=data.get("budget"),
+        )
+
+
+class SubscriptionsParamsSerializer(PeriodParamsSerializer):
+    segment = serializers.CharField(
+        required=False,
+        max_length=50,
+        help_text="Only the customers of this segment (as the source names it). Default: all.",
+    )
+    channel = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="Only the customers acquired through this channel (its name). Default: all.",
+    )
+
+    def to_params(self) -> dict:
+        data = self.validated_data
+        return subscriptions_params(
+            start=data["start"],
+            end=data["end"],
+            segment=data.get("segment"),
+            channel=data.get("channel"),
         )
 
 
@@ -300,11 +323,214 @@ class BudgetVarianceResultSerializer(serializers.Serializer):
     missing_fx = MissingFxSerializer(many=True)
 
 
+class MovementCustomerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    name = serializers.CharField()
+    amount = Number(help_text="What the customer adds to the movement's total.")
+
+
+class MovementCustomersSerializer(serializers.Serializer):
+    new = MovementCustomerSerializer(many=True)
+    expansion = MovementCustomerSerializer(many=True)
+    contraction = MovementCustomerSerializer(many=True)
+    churned = MovementCustomerSerializer(many=True)
+    reactivation = MovementCustomerSerializer(many=True)
+
+
+class SubscriptionsMonthSerializer(serializers.Serializer):
+    month = serializers.DateField()
+    starting_mrr = Number()
+    new_mrr = Number()
+    expansion_mrr = Number()
+    contraction_mrr = Number()
+    churned_mrr = Number()
+    reactivation_mrr = Number()
+    net_new_mrr = Number()
+    ending_mrr = Number()
+    customers_start = serializers.IntegerField()
+    new_customers = serializers.IntegerField()
+    reactivated_customers = serializers.IntegerField()
+    churned_customers = serializers.IntegerField()
+    customers_end = serializers.IntegerField()
+    logo_churn_rate = Number()
+    grr_month = Number()
+    nrr_month = Number()
+    nrr_t12m = Number()
+    grr_t12m = Number()
+    arpa = Number()
+    blended_cac = Number()
+    paid_cac = Number()
+    ltv = Number()
+    ltv_t12m_churn = Number()
+    cac_payback_months = Number()
+    ltv_to_cac = Number()
+    customers = MovementCustomersSerializer()
+
+
+class SubscriptionsResultSerializer(serializers.Serializer):
+    reporting_currency = serializers.CharField()
+    gross_margin = Number()
+    paid_channels = serializers.ListField(child=serializers.CharField())
+    segment = serializers.CharField(allow_null=True)
+    channel = serializers.CharField(allow_null=True)
+    columns = serializers.ListField(child=serializers.CharField())
+    cac_note = serializers.CharField(allow_blank=True)
+    months = SubscriptionsMonthSerializer(many=True)
+    missing_fx = MissingFxSerializer(many=True)
+
+
+class CohortSerializer(serializers.Serializer):
+    cohort = serializers.DateField()
+    customers = serializers.IntegerField()
+    start_mrr = Number()
+    logo = serializers.ListField(child=Number(), help_text="k = 0, 1, … months since start.")
+    revenue = serializers.ListField(child=Number())
+
+
+class CohortsResultSerializer(serializers.Serializer):
+    reporting_currency = serializers.CharField()
+    last_month = serializers.DateField()
+    cohorts = CohortSerializer(many=True)
+    max_months = serializers.IntegerField()
+    missing_fx = MissingFxSerializer(many=True)
+
+
+class CsRoiMonthSerializer(serializers.Serializer):
+    month = serializers.DateField()
+    start_mrr = Number()
+    churned_mrr = Number()
+    expansion = Number()
+    contraction = Number()
+    churn_avoided = Number(help_text="Baseline rate x start MRR - churned MRR.")
+
+
+class CsRoiSerializer(serializers.Serializer):
+    baseline_rate = Number()
+    months = CsRoiMonthSerializer(many=True)
+    start_mrr = Number()
+    expansion = Number()
+    contraction = Number()
+    churned_mrr = Number()
+    churn_avoided = Number()
+    retention_value = Number()
+    cs_cost = Number()
+    roi = Number()
+    reason = serializers.CharField(allow_blank=True, help_text="Why the ROI is undefined.")
+
+
+class CsRoiSegmentSerializer(CsRoiSerializer):
+    segment = serializers.CharField(
+        allow_blank=True, help_text='As the source names it; "" for customers without one.'
+    )
+
+
+class CsRoiSettingsSerializer(serializers.Serializer):
+    cs_departments = serializers.ListField(child=serializers.CharField())
+    gross_margin = Number()
+    value_horizon_months = serializers.IntegerField()
+    baseline_months = serializers.IntegerField()
+    baseline_first = serializers.DateField()
+    baseline_last = serializers.DateField()
+
+
+class RetentionCoverageSerializer(serializers.Serializer):
+    retention_roi_measurement_coverage = Number(help_text="In %.")
+    covered_mrr = Number()
+    end_mrr = Number()
+    segments_with_roi = serializers.ListField(child=serializers.CharField())
+
+
+class CsRoiResultSerializer(serializers.Serializer):
+    reporting_currency = serializers.CharField()
+    settings = CsRoiSettingsSerializer()
+    total = CsRoiSerializer()
+    segments = CsRoiSegmentSerializer(many=True)
+    cs_cost = Number()
+    unallocated_cs_cost = Number()
+    coverage = RetentionCoverageSerializer()
+    missing_fx = MissingFxSerializer(many=True)
+
+
+class InitiativeCostSplitSerializer(serializers.Serializer):
+    gl = Number()
+    time = Number()
+    other = Number()
+    tagged_gl = Number()
+    total = Number()
+
+
+class CumulativePointSerializer(serializers.Serializer):
+    month = serializers.DateField()
+    cost = Number()
+    benefit = Number()
+
+
+class InitiativeRoiRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    name = serializers.CharField()
+    product = serializers.CharField(allow_blank=True)
+    owner = serializers.CharField(allow_blank=True)
+    start = serializers.DateField()
+    cost = InitiativeCostSplitSerializer()
+    benefit = Number()
+    roi = Number()
+    roi_reason = serializers.CharField(allow_blank=True)
+    cumulative_cost = Number()
+    cumulative_benefit = Number()
+    cumulative_roi = Number()
+    payback_month = serializers.DateField(allow_null=True)
+    payback = serializers.CharField(help_text='A month (YYYY-MM) or "not paid back".')
+    double_count_months = serializers.ListField(child=serializers.DateField())
+    flags = serializers.ListField(child=serializers.CharField())
+    has_benefit = serializers.BooleanField()
+    cumulative = CumulativePointSerializer(many=True)
+
+
+class InitiativeTotalsSerializer(serializers.Serializer):
+    cost = InitiativeCostSplitSerializer()
+    benefit = Number()
+    roi = Number()
+    cumulative_cost = Number()
+    cumulative_benefit = Number()
+
+
+class DevelopmentCostSerializer(serializers.Serializer):
+    gl = Number()
+    time = Number()
+    total = Number()
+    assigned = Number()
+
+
+class DevelopmentCoverageSerializer(serializers.Serializer):
+    development_roi_tracking_coverage = Number(help_text="In %.")
+    covered_cost = Number()
+    initiatives_with_roi_and_benefit = serializers.ListField(child=serializers.IntegerField())
+
+
+class InitiativeRoiSettingsSerializer(serializers.Serializer):
+    product_departments = serializers.ListField(child=serializers.CharField())
+    gross_margin = Number()
+
+
+class InitiativeRoiResultSerializer(serializers.Serializer):
+    reporting_currency = serializers.CharField()
+    settings = InitiativeRoiSettingsSerializer()
+    initiatives = InitiativeRoiRowSerializer(many=True)
+    totals = InitiativeTotalsSerializer()
+    cumulative = CumulativePointSerializer(many=True)
+    development_cost = DevelopmentCostSerializer()
+    coverage = DevelopmentCoverageSerializer()
+    missing_fx = MissingFxSerializer(many=True)
+
+
 class SnapshotSerializer(serializers.ModelSerializer):
     """A stored snapshot: its parameters, when it was computed, and how fresh its inputs were."""
 
     kind = serializers.CharField(
-        help_text="attribution, campaign_roi, cac, sales or budget_variance."
+        help_text="attribution, campaign_roi, cac, sales, budget_variance, subscriptions, "
+        "cohorts, cs_roi or initiative_roi."
     )
     params = serializers.DictField()
 

@@ -14,29 +14,38 @@ import logging
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from finhub.core.calendar import twelve_months_to_date
+from finhub.core.calendar import last_closed_month, month_period, twelve_months_to_date
 from finhub.core.money import CENT
 from metrics import selectors
 from metrics.computations.attribution import DEFAULT_HALF_LIFE, DEFAULT_LOOKBACK, MODELS
-from metrics.params import GROUP_BY_CAMPAIGN, MetricsError, check_period
+from metrics.computations.coverage import improvement_pp
+from metrics.models import RecomputeRequest
+from metrics.params import GROUP_BY_CAMPAIGN, MetricsError, check_period, period_params
 from metrics.reports.attribution import AttributionContext
 from metrics.reports.cac import SCORECARD_METRICS, last_complete_month
 from metrics.reports.erp import erp_checks
 from metrics.reports.numbers import money, num, percent, ratio, to_number
-from metrics.snapshots import Kind, period_snapshots_store
+from metrics.snapshots import Kind, period_snapshots_store, snapshot_compute
 
 __all__ = [
     "MetricsError",
     "latest_complete_month",
     "metrics_compute_all",
     "metrics_recompute_after_sync",
+    "metrics_recompute_claim",
+    "metrics_recompute_request",
     "revenue_attribution_accuracy",
 ]
 
 logger = logging.getLogger(__name__)
+
+RECOMPUTE_ROW = 1  # RecomputeRequest is a single row
 
 
 def metrics_compute_all(
@@ -87,6 +96,7 @@ def metrics_compute_all(
                 value = to_number(unit_economics.get(field))
                 if _measure(key, value, "auto:metrics.cac", month_note):
                     pushed.append(key)
+        pushed += coverage_improvements_push()
     return {
         "start": start,
         "end": end,
@@ -99,10 +109,68 @@ def metrics_compute_all(
 
 
 def metrics_recompute_after_sync(*, connector_id: int) -> None:
-    """Recompute the metrics once the current transaction (a successful sync) commits."""
+    """Request a recompute once the current transaction (a successful sync) commits."""
+    transaction.on_commit(lambda: metrics_recompute_request(connector_id=connector_id))
+
+
+def metrics_recompute_request(*, connector_id: int | None = None) -> int:
+    """Debounce: record a new request generation, then queue a recompute that runs
+    FINHUB_RECOMPUTE_DEBOUNCE_SECONDS later carrying it. Syncs that finish within that window
+    (``make run``'s six first ones) cause one recompute: every queued one but the last finds a
+    newer generation and skips (:func:`metrics_recompute_claim`). Returns the generation.
+
+    The marker is a database row, so web, worker and prefork processes all see it; the
+    increment is one UPDATE and the read-back sits in its transaction, so two concurrent
+    requests get distinct generations (or, at worst, both run).
+    """
     from metrics.tasks import compute_metrics
 
-    transaction.on_commit(lambda: compute_metrics.delay(connector_id=connector_id))
+    now = timezone.now()
+    with transaction.atomic():
+        bump = {
+            "generation": F("generation") + 1,
+            "requested_at": now,
+            "pending_since": Coalesce(F("pending_since"), Value(now)),
+        }
+        bumped = RecomputeRequest.objects.filter(pk=RECOMPUTE_ROW).update(**bump)
+        if not bumped:
+            try:
+                with transaction.atomic():
+                    RecomputeRequest.objects.create(
+                        pk=RECOMPUTE_ROW, generation=1, requested_at=now, pending_since=now
+                    )
+            except IntegrityError:  # created concurrently: bump that one
+                RecomputeRequest.objects.filter(pk=RECOMPUTE_ROW).update(**bump)
+        generation = RecomputeRequest.objects.values_list("generation", flat=True).get(
+            pk=RECOMPUTE_ROW
+        )
+    compute_metrics.apply_async(
+        kwargs={"connector_id": connector_id, "generation": generation},
+        countdown=settings.FINHUB_RECOMPUTE_DEBOUNCE_SECONDS,
+    )
+    return generation
+
+
+def metrics_recompute_claim(*, generation: int) -> bool:
+    """Whether the recompute queued for ``generation`` should run: False when a later request
+    is pending (its own recompute, queued later, will run and see this one's data too).
+    A request made once this one has started gets a higher generation and runs after it:
+    nothing a sync wrote is left out."""
+    now = timezone.now()
+    overdue = now - dt.timedelta(seconds=settings.FINHUB_RECOMPUTE_MAX_WAIT_SECONDS)
+    # A later request is pending: skip, unless requests have kept coming for longer than the
+    # maximum wait (then run now; this reads everything committed so far).
+    if (
+        RecomputeRequest.objects.filter(generation__gt=generation)
+        .exclude(pending_since__lte=overdue)
+        .exists()
+    ):
+        return False
+    # Every request up to now is served by this run (it reads what they committed).
+    RecomputeRequest.objects.filter(pk=RECOMPUTE_ROW).update(
+        started_generation=F("generation"), started_at=now, pending_since=None
+    )
+    return True
 
 
 # --- scorecard measurements ----------------------------------------------------------------
@@ -134,6 +202,45 @@ def revenue_attribution_accuracy(context: AttributionContext) -> dict:
         "accuracy_percent": num(percent(share)),
         "value": percent(share),
     }
+
+
+#: Scorecard improvement metric -> the report measuring its coverage and the coverage's field
+#: in the report's ``coverage`` (docs/metrics.md, "Scorecard measurements").
+COVERAGE_IMPROVEMENTS = (
+    ("retention_roi_measurement_improvement", Kind.CS_ROI, "retention_roi_measurement_coverage"),
+    (
+        "development_roi_tracking_improvement",
+        Kind.INITIATIVE_ROI,
+        "development_roi_tracking_coverage",
+    ),
+)
+
+
+def coverage_improvements_push(*, today: dt.date | None = None) -> list[str]:
+    """Measure the retention ROI measurement coverage and the development ROI tracking
+    coverage of the last complete month (its CS ROI and initiative ROI reports, recomputed
+    and stored) and push their improvement: coverage now - baseline, in percentage points.
+    The baseline is the coverage a project manager entered on the success metric, else the
+    first coverage measured (stored as the metric's baseline then, so it stays put). An
+    undefined coverage (no MRR, no development cost) is not pushed. Returns the keys pushed.
+    """
+    from roadmap.services import metric_baseline_or_initial
+
+    month = month_period(last_closed_month(today or timezone.localdate()))
+    params = period_params(start=month.start, end=month.end)
+    pushed = []
+    for key, kind, field in COVERAGE_IMPROVEMENTS:
+        snapshot = snapshot_compute(kind=kind, params=params)
+        coverage = to_number(snapshot.result["coverage"][field])
+        if coverage is None:
+            continue
+        baseline = metric_baseline_or_initial(metric_key=key, initial=Decimal(coverage))
+        value = improvement_pp(Decimal(coverage), baseline)
+        note = f"month {month.start:%Y-%m}: coverage {Decimal(coverage):.2f}% - baseline"
+        note += f" {baseline:.2f}%" if baseline is not None else " (none)"
+        if _measure(key, value, f"auto:metrics.{kind}", note):
+            pushed.append(key)
+    return pushed
 
 
 def latest_complete_month(months: list[dict], today: dt.date | None = None) -> dict | None:

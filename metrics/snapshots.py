@@ -48,12 +48,17 @@ from metrics.params import (
     params_dates,
     params_hash,
     period_params,
+    subscriptions_params,
 )
 from metrics.reports.attribution import AttributionContext, attribution_report
 from metrics.reports.budget import budget_report
 from metrics.reports.cac import cac_report
+from metrics.reports.cohorts import cohorts_report
+from metrics.reports.cs_roi import cs_roi_report
+from metrics.reports.initiative_roi import initiative_roi_report
 from metrics.reports.roi import roi_report
 from metrics.reports.sales import sales_report
+from metrics.reports.subscriptions import subscriptions_report
 from records import models as m
 
 logger = logging.getLogger(__name__)
@@ -68,6 +73,24 @@ FRESHNESS_SOURCES: dict[str, tuple[type, ...]] = {
     Kind.CAC: (m.SubscriptionEvent, m.GLLine, m.CampaignSpend, m.Customer, m.FxRate),
     Kind.SALES: (m.Deal, m.Quota, m.GLLine, m.Invoice, m.FxRate),
     Kind.BUDGET_VARIANCE: (m.GLLine, m.BudgetLine, m.Budget, m.Account, m.FxRate),
+    Kind.SUBSCRIPTIONS: (
+        m.SubscriptionEvent,
+        m.Customer,
+        m.GLLine,
+        m.CampaignSpend,
+        m.Channel,
+        m.FxRate,
+    ),
+    Kind.COHORTS: (m.SubscriptionEvent, m.Customer, m.FxRate),
+    Kind.CS_ROI: (m.SubscriptionEvent, m.Customer, m.GLLine, m.Department, m.FxRate),
+    Kind.INITIATIVE_ROI: (
+        m.Initiative,
+        m.InitiativeCost,
+        m.InitiativeBenefit,
+        m.GLLine,
+        m.Department,
+        m.FxRate,
+    ),
 }
 ATTRIBUTION_REPORTS = {Kind.ATTRIBUTION: attribution_report, Kind.CAMPAIGN_ROI: roi_report}
 
@@ -109,6 +132,21 @@ def _budget_compute(params: dict) -> dict:
     )
 
 
+def _subscriptions_compute(params: dict) -> dict:
+    start, end = params_dates(params)
+    return subscriptions_report(
+        start=start, end=end, segment=params.get("segment"), channel=params.get("channel")
+    )
+
+
+def _period_compute(report: Callable[..., dict]) -> Callable[[dict], dict]:
+    def compute(params: dict) -> dict:
+        start, end = params_dates(params)
+        return report(start=start, end=end)
+
+    return compute
+
+
 #: Kind -> the report computed from a snapshot's parameters.
 COMPUTERS: dict[str, Callable[[dict], dict]] = {
     Kind.ATTRIBUTION: _attribution_compute(Kind.ATTRIBUTION),
@@ -116,6 +154,10 @@ COMPUTERS: dict[str, Callable[[dict], dict]] = {
     Kind.CAC: _cac_compute,
     Kind.SALES: _sales_compute,
     Kind.BUDGET_VARIANCE: _budget_compute,
+    Kind.SUBSCRIPTIONS: _subscriptions_compute,
+    Kind.COHORTS: _period_compute(cohorts_report),
+    Kind.CS_ROI: _period_compute(cs_roi_report),
+    Kind.INITIATIVE_ROI: _period_compute(initiative_roi_report),
 }
 
 
@@ -176,8 +218,8 @@ def period_snapshots_store(
     half_life_days: Decimal | int,
 ) -> list[MetricSnapshot]:
     """Every snapshot the engine keeps for the context's period: attribution and campaign
-    ROI per model and grouping (inputs read once), CAC, sales and budget vs actual per
-    grouping."""
+    ROI per model and grouping (inputs read once), CAC, sales, budget vs actual per
+    grouping, subscriptions (every customer), cohorts, CS ROI and initiative ROI."""
     start, end = context.start, context.end
     requests: list[Request] = []
     for model in models:
@@ -195,6 +237,10 @@ def period_snapshots_store(
     for kind, params in (
         (Kind.CAC, period_params(start=start, end=end)),
         (Kind.SALES, period_params(start=start, end=end)),
+        (Kind.SUBSCRIPTIONS, subscriptions_params(start=start, end=end)),
+        (Kind.COHORTS, period_params(start=start, end=end)),
+        (Kind.CS_ROI, period_params(start=start, end=end)),
+        (Kind.INITIATIVE_ROI, period_params(start=start, end=end)),
         *(
             (Kind.BUDGET_VARIANCE, budget_params(start=start, end=end, group_by=group_by))
             for group_by in BUDGET_GROUP_BYS
@@ -295,8 +341,17 @@ def budget_request(period: Period, group_by: str = "department") -> Request:
 
 
 def period_request(kind: str, period: Period) -> Request:
-    """CAC or sales snapshot of the period."""
+    """CAC, sales, cohorts, CS ROI or initiative ROI snapshot of the period."""
     return kind, period_params(start=period.start, end=period.end)
+
+
+def subscriptions_request(
+    period: Period, *, segment: str | None = None, channel: str | None = None
+) -> Request:
+    """Subscriptions snapshot of the period, of every customer or one segment / channel's."""
+    return Kind.SUBSCRIPTIONS, subscriptions_params(
+        start=period.start, end=period.end, segment=segment, channel=channel
+    )
 
 
 # --- warming -------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from metrics.services import metrics_compute_all
+from metrics.services import metrics_compute_all, metrics_recompute_claim
 from metrics.snapshots import snapshots_warm
 
 
@@ -10,13 +10,16 @@ from metrics.snapshots import snapshots_warm
 # idempotent: every snapshot is replaced). expires: a run queued behind a backlog for more
 # than 6 hours is dropped, since the next nightly or after-sync run supersedes it.
 @shared_task(acks_late=True, expires=6 * 3600)
-def compute_metrics(connector_id: int | None = None) -> dict:
+def compute_metrics(connector_id: int | None = None, generation: int | None = None) -> dict:
     """Recompute every metric snapshot for the default period and push the measurements,
     then the snapshots of the dashboards' usual periods, so pages read fresh figures.
 
     ``connector_id`` names the sync that triggered the run (logged only: metrics combine
-    every source, so any sync changes them).
+    every source, so any sync changes them). ``generation`` marks an after-sync request
+    (debounced: skipped when a later request is pending); the nightly run has none.
     """
+    if generation is not None and not metrics_recompute_claim(generation=generation):
+        return {"skipped": f"request {generation} superseded by a later one"}
     summary = metrics_compute_all()
     warmed = snapshots_warm()
     return {

@@ -29,6 +29,8 @@ HAS_FIGURES: dict[str, Q] = {
     Kind.BUDGET_VARIANCE: Q(result__rows__0__isnull=False),
     Kind.SALES: Q(result__won_deals__gt=0),
     Kind.CAC: Q(result__months__0__isnull=False),
+    Kind.CS_ROI: Q(result__total__months__0__isnull=False) & ~Q(result__total__roi=UNDEFINED),
+    Kind.INITIATIVE_ROI: Q(result__initiatives__0__isnull=False),
 }
 
 
@@ -58,6 +60,13 @@ def _detail(snapshot: MetricSnapshot) -> str | None:
             if row.get("blended_cac") not in (None, UNDEFINED)
         ]
         return f"blended CAC for {len(months)} month(s)" if months else None
+    if snapshot.kind == Kind.CS_ROI:
+        segments = [row for row in result.get("segments", []) if row.get("roi") != UNDEFINED]
+        return f"customer-success ROI for the company and {len(segments)} segment(s)"
+    if snapshot.kind == Kind.INITIATIVE_ROI:
+        initiatives = result.get("initiatives", [])
+        paid_back = sum(1 for row in initiatives if row.get("payback_month"))
+        return f"ROI for {len(initiatives)} initiative(s), {paid_back} paid back"
     return None
 
 

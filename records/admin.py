@@ -8,6 +8,9 @@ File imports go through the same engine (records/resources.py).
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
@@ -31,6 +34,7 @@ from records.ingestion.services import (
     rejected_dismiss,
     rejected_reprocess,
 )
+from records.ingestion.upsert import pending_q
 from records.ingestion.validation import validate_records
 from records.resources import EXPORT_FORMATS, IMPORT_FORMATS, IMPORT_MAX_BYTES, resource_for
 
@@ -113,6 +117,43 @@ class EngineForm(forms.ModelForm):
                 for msg in msgs:
                     self.add_error(field if field in self.fields else None, msg)
         return data
+
+
+class PendingReferenceFilter(admin.SimpleListFilter):
+    """Rows stored with a reference to a record not received yet (the ingest response's
+    ``waiting``): any reference, or one named field; "none" lists the complete rows."""
+
+    title = "waiting for a record"
+    parameter_name = "pending"
+
+    def lookups(self, request, model_admin):
+        refs = [(f.name, f"its {f.name.replace('_', ' ')}") for f in model_admin.spec.refs]
+        return [("any", "Any reference"), *refs, ("none", "Nothing")]
+
+    def queryset(self, request, queryset):
+        refs = [f.name for f in ENTITY_BY_MODEL[queryset.model].refs]
+        value = self.value()
+        if value in refs:
+            return queryset.filter(pending_q(value))
+        if value in ("any", "none"):
+            waiting = reduce(or_, (pending_q(name) for name in refs))
+            return queryset.filter(waiting) if value == "any" else queryset.exclude(waiting)
+        return queryset
+
+
+def waiting_for(spec: EntitySpec):
+    """A list column naming each pending reference ("account ACC-4000"), read from the row's
+    own columns (no query per row)."""
+
+    @display(description="Waiting for")
+    def column(obj) -> str:
+        return ", ".join(
+            f"{f.name} {getattr(obj, f'{f.name}_external_id')}"
+            for f in spec.refs
+            if getattr(obj, f"{f.name}_id") is None and getattr(obj, f"{f.name}_external_id")
+        )
+
+    return column
 
 
 class SourcedAdmin(ModelAdmin, ImportExportModelAdmin):
@@ -201,7 +242,12 @@ class SourcedAdmin(ModelAdmin, ImportExportModelAdmin):
 
 
 def _register(model, *, list_display, list_filter=(), search=(), date_hierarchy=None):
+    spec = ENTITY_BY_MODEL[model]
+    if spec.refs:  # rows waiting for a record: a filter and a column naming what they wait for
+        list_display = (*list_display, "waiting_for")
+        list_filter = (*list_filter, PendingReferenceFilter)
     attrs = {
+        "waiting_for": staticmethod(waiting_for(spec)),
         "list_display": list_display,
         "list_filter": ("source", *list_filter),
         "search_fields": ("external_id", *search),
@@ -239,7 +285,7 @@ _register(
         "source",
     ),
     list_filter=("currency", "account__type"),
-    search=("description", "account_external_id"),
+    search=("description", "account_external_id", "initiative_external_id"),
     date_hierarchy="posting_date",
 )
 _register(
@@ -331,9 +377,17 @@ _register(
 )
 _register(
     m.Customer,
-    list_display=("name", "acquired_on", "acquisition_channel", "external_id", "source"),
-    list_filter=("acquisition_channel",),
-    search=("name",),
+    list_display=(
+        "name",
+        "segment",
+        "cs_owner",
+        "acquired_on",
+        "acquisition_channel",
+        "external_id",
+        "source",
+    ),
+    list_filter=("segment", "acquisition_channel"),
+    search=("name", "cs_owner"),
     date_hierarchy="acquired_on",
 )
 _register(
@@ -391,6 +445,7 @@ class IngestBatchAdmin(ModelAdmin):
         "updated",
         "unchanged",
         "rejected",
+        "pending",
         "deleted",
     )
     list_filter = ("via", "entity", "source")

@@ -74,6 +74,8 @@ def filter_fields(model: type) -> dict[str, list[str]]:
             "entity",
         ):
             fields[field.name] = ["exact"]
+        elif isinstance(field, models.CharField) and field.name == "segment":
+            fields[field.name] = ["exact", "in"]
     return fields
 
 

@@ -5,6 +5,9 @@ completion stamp and the history entry name the user. Users without the change p
 (finance viewers) read everything and get 403 on any changelist POST.
 """
 
+import datetime
+from decimal import Decimal
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -41,19 +44,44 @@ def _https_urls(overrides: dict) -> dict:
     }
 
 
+def history_value_text(field, value) -> object:
+    """A value in the History page as people read it: a choice's label ("To do", not
+    "todo"), "—" when empty (not "None"), times to the second in the local time zone."""
+    if value is None or value == "":
+        return "\u2014"
+    if getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, datetime.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, Decimal):
+        return f"{selectors.plain_decimal(value):f}"
+    return value
+
+
 class RoadmapHistoryHelper(HistoricalRecordContextHelper):
-    """Show an empty foreign key as empty, not as "Deleted user (pk=None)"."""
+    """History values readable ("To do → Done", "—", no microseconds); an empty foreign key
+    is empty, not "Deleted user (pk=None)"."""
 
     def prepare_delta_change_value(self, change, value):
         if isinstance(value, DeletedObject) and value.pk is None:
-            return None
-        return super().prepare_delta_change_value(change, value)
+            value = None
+        else:
+            value = super().prepare_delta_change_value(change, value)
+        return history_value_text(self.model._meta.get_field(change.field), value)
 
 
 class RoadmapAdmin(SimpleHistoryAdmin, ModelAdmin):
     """History on every object; no changelist POST (actions, in-place edits) without change."""
 
     formfield_overrides = _https_urls(ModelAdmin.formfield_overrides)
+    # unfold's list with "—" for an empty "Changed by" / "Change reason", not "None".
+    object_history_list_template = "roadmap/admin/object_history_list.html"
 
     def get_historical_record_context_helper(self, request, historical_record):
         return RoadmapHistoryHelper(self.model, historical_record)
@@ -354,14 +382,13 @@ class SuccessMetricAdmin(RoadmapAdmin):
 
     @display(description="Target")
     def target(self, obj):
-        sign = "≤" if obj.direction == SuccessMetric.Direction.AT_MOST else "≥"
-        return f"{sign} {selectors.plain_decimal(obj.target_value)} {obj.get_unit_display()}"
+        return selectors.metric_target_text(obj)
 
     @display(description="Latest", ordering="latest_value")
     def latest_value(self, obj):
         if obj.latest_value is None:
             return None
-        return f"{selectors.plain_decimal(obj.latest_value)} {obj.get_unit_display()}"
+        return selectors.metric_value_text(obj.latest_value, unit=obj.unit)
 
     @display(description="Status", label={"Met": "success", "Not met": "danger"})
     def state(self, obj):

@@ -141,6 +141,12 @@ _CHECKS = (
     ),
     report_has_figures("sales", "sales analytics", "dashboards:sales", "Sales dashboard"),
     report_has_figures("cac", "CAC by month", "dashboards:cac", "CAC dashboard"),
+    report_has_figures(
+        "cs_roi", "customer-success ROI", "dashboards:retention", "Retention dashboard"
+    ),
+    report_has_figures(
+        "initiative_roi", "initiative ROI", "dashboards:product", "Product ROI dashboard"
+    ),
     not_checkable(
         "alerts_configured",
         "Automated alerts are configured",

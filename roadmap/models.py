@@ -307,6 +307,7 @@ class SuccessMetric(models.Model):
 
     class Unit(models.TextChoices):
         PERCENT = "percent", "%"
+        POINTS = "points", "percentage points"
         SECONDS = "seconds", "s"
         COUNT = "count", "count"
         MONEY = "money", "reporting currency"

@@ -205,9 +205,17 @@ PHASES: tuple[PhaseSpec, ...] = (
             ),
         ),
         deliverables=(
-            DeliverableSpec("p3-product-roi-tracking", "Product ROI tracking operational", FINANCE),
             DeliverableSpec(
-                "p3-customer-success-metrics", "Customer success metrics integrated", FINANCE
+                "p3-product-roi-tracking",
+                "Product ROI tracking operational",
+                FINANCE,
+                "report_has_figures:initiative_roi",
+            ),
+            DeliverableSpec(
+                "p3-customer-success-metrics",
+                "Customer success metrics integrated",
+                FINANCE,
+                "report_has_figures:cs_roi",
             ),
             DeliverableSpec("p3-advanced-analytics", "Advanced analytics platform deployed"),
             DeliverableSpec(
@@ -320,6 +328,7 @@ RISKS: tuple[RiskSpec, ...] = (
 )
 
 _P = "percent"
+_PP = "points"  # percentage points: the difference of two percentages
 _AT_LEAST = "at_least"
 
 METRICS: tuple[MetricSpec, ...] = (
@@ -362,9 +371,16 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("campaign_roi_measurement_capability", "cross_domain",
                "Campaign ROI measurement capability", Decimal("100"), _P, _AT_LEAST),
     MetricSpec("development_roi_tracking_improvement", "cross_domain",
-               "Improvement in development ROI tracking", Decimal("30"), _P, _AT_LEAST),
+               "Improvement in development ROI tracking", Decimal("30"), _PP, _AT_LEAST,
+               "Development ROI tracking coverage of the last complete month minus its "
+               "baseline, in percentage points; the baseline is the coverage entered here "
+               "or else the first one measured (docs/metrics.md, Product development ROI)."),
     MetricSpec("retention_roi_measurement_improvement", "cross_domain",
-               "Improvement in retention ROI measurement", Decimal("35"), _P, _AT_LEAST),
+               "Improvement in retention ROI measurement", Decimal("35"), _PP, _AT_LEAST,
+               "Retention ROI measurement coverage of the last complete month minus its "
+               "baseline, in percentage points; the baseline is the coverage entered here "
+               "or else the first one measured (docs/metrics.md, Retention, cohorts and "
+               "customer-success ROI)."),
 )  # fmt: skip
 
 # Every key, so a typo in a spec fails at import, not half-way through a load.

@@ -8,10 +8,12 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from finhub.core.money import round_half_up
 from roadmap.models import ChecklistItem, Measurement, Phase, Programme, Risk, SuccessMetric
 
 TREND_POINTS = 12  # measurements per metric on the scorecard's trend chart
@@ -107,6 +109,10 @@ class MetricRow:
     state: str  # "met" / "not_met" / "not_measured"
     trend: list[dict] = field(default_factory=list)  # oldest first: at, value, source, period
     latest_period: str = ""
+    #: The values as shown, with their unit ("USD 20,000.00", "99.5%"; metric_value_text).
+    target_text: str = ""
+    baseline_text: str = ""
+    latest_text: str = ""
 
 
 @dataclass
@@ -137,6 +143,31 @@ def plain_decimal(value: Decimal | None) -> Decimal | None:
     if value is None:
         return None
     return value.quantize(Decimal(1)) if value == value.to_integral() else value.normalize()
+
+
+def metric_value_text(value: Decimal | None, *, unit: str, currency: str = "") -> str:
+    """A success metric's value with its unit: money in the reporting currency with cents
+    ("USD 20,000.00", not "20000 reporting currency"), "99.5%", "300 s", "6 months", plain
+    numbers for counts and ratios; "—" when there is none."""
+    if value is None:
+        return "\u2014"
+    if unit == SuccessMetric.Unit.MONEY:
+        currency = currency or settings.FINHUB_REPORTING_CURRENCY
+        return f"{currency} {round_half_up(value, 2):,.2f}"
+    number = f"{plain_decimal(value):,f}"
+    suffix = {
+        SuccessMetric.Unit.PERCENT: "%",
+        SuccessMetric.Unit.POINTS: " pp",
+        SuccessMetric.Unit.SECONDS: " s",
+        SuccessMetric.Unit.MONTHS: " months",
+    }.get(unit, "")
+    return number + suffix
+
+
+def metric_target_text(metric: SuccessMetric, *, currency: str = "") -> str:
+    """The target with its direction: "≤ USD 20,000.00", "≥ 99.5%"."""
+    sign = "\u2264" if metric.direction == SuccessMetric.Direction.AT_MOST else "\u2265"
+    return f"{sign} {metric_value_text(metric.target_value, unit=metric.unit, currency=currency)}"
 
 
 def _metric_rows(*, programme: Programme) -> list[MetricRow]:
@@ -178,6 +209,11 @@ def _metric_rows(*, programme: Programme) -> list[MetricRow]:
                 latest_at=latest["measured_at"] if latest else None,
                 latest_source=latest["source"] if latest else "",
                 latest_period=latest["period"] if latest else "",
+                target_text=metric_target_text(metric),
+                baseline_text=metric_value_text(metric.baseline, unit=metric.unit),
+                latest_text=metric_value_text(
+                    latest["value"] if latest else None, unit=metric.unit
+                ),
                 state=state,
                 trend=[
                     {

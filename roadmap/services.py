@@ -465,3 +465,18 @@ def measurement_record(
         measurement.save()
     measurement.recorded = True
     return measurement
+
+
+def metric_baseline_or_initial(*, metric_key: str, initial: Decimal) -> Decimal | None:
+    """The baseline of the success metric ``metric_key``: the value a project manager entered
+    (``SuccessMetric.baseline``, in the admin), else — on the first call — ``initial`` (the
+    first measurement of what the metric improves on), stored so later calls compare with
+    it. None when the metric does not exist (the programme is not loaded)."""
+    with transaction.atomic():
+        metric = SuccessMetric.objects.select_for_update().filter(key=metric_key).first()
+        if metric is None:
+            return None
+        if metric.baseline is None:
+            metric.baseline = _measurement_value(initial)
+            metric.save(update_fields=["baseline"])
+        return metric.baseline

@@ -197,6 +197,10 @@ class GLLineFactory(SourcedFactory):
     posting_date = datetime.date(2026, 1, 15)
     amount = Decimal("100.00")
     currency_id = "USD"
+    initiative = None  # GLLineFactory(initiative=InitiativeFactory(...)) tags the line
+    initiative_external_id = factory.LazyAttribute(
+        lambda o: o.initiative.external_id if o.initiative else ""
+    )
 
 
 class ChannelFactory(SourcedFactory):
@@ -227,6 +231,15 @@ class CustomerFactory(SourcedFactory):
         model = "records.Customer"
 
     name = factory.Sequence(lambda n: f"Customer {n}")
+    segment = "SMB"
+    cs_owner = "Noor Haddad"
+
+
+class InitiativeFactory(SourcedFactory):
+    class Meta:
+        model = "records.Initiative"
+
+    name = factory.Sequence(lambda n: f"Initiative {n}")
 
 
 class RejectedRecordFactory(factory.django.DjangoModelFactory):
@@ -348,4 +361,28 @@ class QuotaFactory(SourcedFactory):
     period_start = datetime.date(2026, 1, 1)
     period_end = datetime.date(2026, 3, 31)
     amount = Decimal("1000.00")
+    currency_id = "USD"
+
+
+class InitiativeCostFactory(SourcedFactory):
+    class Meta:
+        model = "records.InitiativeCost"
+
+    initiative = factory.SubFactory(InitiativeFactory, source=factory.SelfAttribute("..source"))
+    initiative_external_id = factory.SelfAttribute("initiative.external_id")
+    date = datetime.date(2026, 1, 15)
+    kind = "other"
+    amount = Decimal("100.00")
+    currency_id = "USD"
+
+
+class InitiativeBenefitFactory(SourcedFactory):
+    class Meta:
+        model = "records.InitiativeBenefit"
+
+    initiative = factory.SubFactory(InitiativeFactory, source=factory.SelfAttribute("..source"))
+    initiative_external_id = factory.SelfAttribute("initiative.external_id")
+    date = datetime.date(2026, 1, 31)
+    kind = "revenue"
+    amount = Decimal("100.00")
     currency_id = "USD"

@@ -4,7 +4,9 @@ It feeds the sandbox source (connectors/sandbox/server.py), the demo and the ben
 ``generate(seed=7, scale=1.0, end_month=...)`` returns the company's CANONICAL rows per
 entity (the field names of records/ingestion/entities.py), covering the 24 months that end
 with ``end_month``. Same arguments, same data: everything is drawn from one
-``random.Random(seed)`` in a fixed order, and no value depends on the clock.
+``random.Random(seed)`` in a fixed order, and no value depends on the clock. Customer-success
+owners and the product initiatives draw from their own streams seeded from ``seed``, so the
+rest of the company does not shift when they change.
 
 Rows use plain Python values: ids and references are external ids (strings), dates are
 ``datetime.date``, date-times are tz-aware UTC, money is ``Decimal`` with 2 places, and
@@ -62,12 +64,14 @@ ENTITY_ORDER: tuple[str, ...] = (
 )
 
 DEPARTMENTS = (
-    # code, name, parent code, headcount at scale 1, payroll account
+    # code, name, parent code, headcount at scale 1 (None: cost follows the customer base,
+    # see CS_SEGMENTS), payroll account
     ("GNA", "G&A", None, 5, "6400"),
     ("SAL", "Sales", None, 20, "6100"),
     ("MKT", "Marketing", None, 10, "6200"),
-    ("RND", "R&D", None, 40, "6300"),
-    ("CS", "Customer Success", None, 12, "5100"),
+    ("ENG", "Engineering", None, 40, "6300"),
+    ("PRD", "Product", None, 6, "6300"),
+    ("CS", "Customer Success", None, None, "5100"),
     ("OPS", "Operations", None, 5, "6400"),
     ("FIN", "Finance", "GNA", 4, "6400"),
     ("PPL", "People", "GNA", 3, "6400"),
@@ -104,14 +108,15 @@ ACCOUNTS = (
 VENDOR_ACCOUNTS = {
     "SAL": ("6430", "6440", "6430"),
     "MKT": ("6220", "6230", "6430"),
-    "RND": ("6320", "6440", "6430"),
+    "ENG": ("6320", "6440", "6430"),
+    "PRD": ("6440", "6430"),
     "GNA": ("6420", "6440", "6430"),
-    "CS": ("6440", "6430"),
     "OPS": ("5000", "6440"),
     "FIN": ("6420", "6440"),
     "PPL": ("6440", "6430"),
 }
-VENDOR_WEIGHTS = {"SAL": 4, "MKT": 4, "RND": 5, "GNA": 2, "CS": 2, "OPS": 3, "FIN": 1, "PPL": 1}
+# Customer Success has no vendor bills: its whole cost follows the customer base (CS_SEGMENTS).
+VENDOR_WEIGHTS = {"SAL": 4, "MKT": 4, "ENG": 5, "PRD": 1, "GNA": 2, "OPS": 3, "FIN": 1, "PPL": 1}
 VENDORS = (
     "Northwind Supplies",
     "Contoso Cloud",
@@ -170,22 +175,42 @@ TIERS = (
     ("Growth", 30, 1000, 4000),
     ("Enterprise", 10, 5000, 20000),
 )
+#: The billing system's customer segment per plan tier: many SMB, fewer Mid-market, few
+#: Enterprise (with the larger MRR).
+SEGMENT_OF_TIER = {"Starter": "SMB", "Growth": "Mid-market", "Enterprise": "Enterprise"}
 
-PRODUCTS = ("Core platform", "Analytics", "Integrations", "Mobile")
-INITIATIVE_NAMES = (
-    "Self-serve onboarding",
-    "Forecasting engine",
-    "SSO and SCIM",
-    "Mobile approvals",
-    "Data warehouse sync",
-    "Usage-based billing",
-    "Dashboard builder",
-    "Audit trail",
-    "Multi-entity consolidation",
-    "Bank feeds",
-    "AI categorisation",
-    "Performance overhaul",
+#: Customer Success, per segment: customers one CS manager looks after, a CS manager's monthly
+#: salary and the CS tools per customer and month (cents). The CS department's GL lines are
+#: these times the segment's live customers each month, so its cost follows the customer base.
+CS_SEGMENTS = (
+    ("SMB", 60, 5_500_00, 20_00),
+    ("Mid-market", 20, 7_000_00, 45_00),
+    ("Enterprise", 6, 9_500_00, 120_00),
 )
+CS_OWNERS = {
+    "SMB": ("Noor Haddad", "Tomas Rivera", "Emma Lindqvist"),
+    "Mid-market": ("Kwame Mensah", "Yuki Tanaka"),
+    "Enterprise": ("Priya Raman", "Oliver Grant"),
+}
+
+#: The product tracking system's initiatives, by design so the demo shows every case:
+#: name, product, cost center, first month (index in the 24), months of build, benefit kind
+#: (None: still being built), benefit over cost at FinHub's default 80% gross margin over the
+#: history (>= 1.5 paid back, <= 0.6 not; each month's benefit varies by +-15%).
+INITIATIVES = (
+    ("Self-serve onboarding", "Core platform", "PRD", 0, 4, "retention", "3.0"),
+    ("Forecasting engine", "Analytics", "ENG", 2, 6, "revenue", "1.5"),
+    ("SSO and SCIM", "Core platform", "ENG", 4, 3, "revenue", "2.2"),
+    ("Mobile approvals", "Mobile", "ENG", 6, 5, "retention", "0.35"),
+    ("Data warehouse sync", "Integrations", "ENG", 8, 4, "retention", "0.6"),
+    ("Usage-based billing", "Core platform", "PRD", 11, 6, "revenue", "0.5"),
+    ("Audit trail", "Core platform", "ENG", 14, 2, "retention", "1.8"),
+    ("Dashboard builder", "Analytics", "PRD", 18, 8, None, "0"),
+)
+GROSS_MARGIN = Decimal("0.8")  # FinHub's default (docs/metrics.md)
+#: The one month a source sends the same money both ways (a GL-kind initiative cost AND the
+#: GL line tagged with the initiative): (initiative index, month of its build).
+DOUBLE_COUNTED = (1, 2)
 
 FIRST_NAMES = (
     "Ada", "Alan", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances",
@@ -269,6 +294,8 @@ class _Gen:
         if scale <= 0:
             raise ValueError("scale must be greater than 0")
         self.rng = random.Random(seed)
+        self.cs_rng = random.Random(f"{seed}:customer-success")
+        self.product_rng = random.Random(f"{seed}:product")
         self.scale = scale
         self.end_month = end_month.replace(day=1)
         self.start_month = _add_months(self.end_month, -23)
@@ -311,6 +338,10 @@ class _Gen:
 
     def person_name(self) -> str:
         return f"{self.pick(FIRST_NAMES)} {self.pick(LAST_NAMES)}"
+
+    @staticmethod
+    def person_name_from(rng: random.Random) -> str:
+        return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
 
     def company_name(self) -> str:
         first, second = self.pick(COMPANY_WORDS), self.pick(COMPANY_WORDS)
@@ -644,6 +675,7 @@ class _Gen:
             deals.append(deal)
             if status == "won":
                 acquired = closed.date()
+                segment = SEGMENT_OF_TIER[tier]
                 customer = {
                     "external_id": f"CUS-{len(customers) + 1:07d}",
                     "updated_at": self.stamp(_at(acquired + dt.timedelta(days=1), 3)),
@@ -651,6 +683,8 @@ class _Gen:
                     "acquired_on": acquired,
                     "acquisition_channel": journey[0]["channel"],
                     "contact": person["external_id"],
+                    "segment": segment,
+                    "cs_owner": self.cs_rng.choice(CS_OWNERS[segment]),
                 }
                 customers.append(customer)
                 deal["customer"] = customer["external_id"]
@@ -703,107 +737,112 @@ class _Gen:
     # --- product --------------------------------------------------------------------------
 
     def initiatives(self) -> None:
-        rng = self.rng
-        n = self.n_sqrt(12, minimum=4)
+        """INITIATIVES with their costs: contractor invoices booked in the ERP's GL and
+        tagged with the initiative (gl_lines), time entries x rate and other costs in the
+        product tool; then the revenue / retained MRR credited each month after launch."""
+        rng = self.product_rng
         self.initiative_rows = []
-        for i in range(n):
-            start = self.day(rng.randrange(0, max(1, self.days - 60)))
-            end = start + dt.timedelta(days=rng.randint(60, 240))
-            dept = rng.choices(("RND", "MKT", "CS"), (8, 1, 1))[0]
-            base = INITIATIVE_NAMES[i % len(INITIATIVE_NAMES)]
-            row = {
-                "external_id": f"INI-{i + 1:04d}",
-                "updated_at": self.stamp(_at(start, 9)),
-                "name": base if i < len(INITIATIVE_NAMES) else f"{base} {i // 12 + 1}",
-                "product": rng.choice(PRODUCTS),
-                "owner": self.person_name(),
-                "start_date": start,
-                "end_date": end,
-                "department": f"DEP-{dept}",
-            }
-            self.e["initiatives"].append(row)
-            self.initiative_rows.append(row)
-        costs, benefits = self.e["initiative_costs"], self.e["initiative_benefits"]
         self.initiative_gl: list[tuple[dict, dt.date, int, str]] = []
+        costs, benefits = self.e["initiative_costs"], self.e["initiative_benefits"]
         cseq = bseq = 0
+        currency = self.currency
 
-        def add_cost(ini: dict, day: dt.date, kind: str, **values) -> None:
+        def add_cost(ini: dict, day: dt.date, kind: str, cents: int, **values) -> None:
             nonlocal cseq
             cseq += 1
-            costs.append(self.initiative_entry(f"IC-{cseq:07d}", ini, day, kind, **values))
+            costs.append(
+                self.initiative_entry(
+                    f"IC-{cseq:07d}",
+                    ini,
+                    day,
+                    kind,
+                    **{"hours": None, "hourly_rate": None, **values},
+                    amount=_money(cents),
+                    currency=currency,
+                )
+            )
 
-        for ini in self.initiative_rows:
-            currency = self.currency if rng.random() < 0.9 else self.foreign[0]
-            month = ini["start_date"].replace(day=1)
-            last = min(ini["end_date"], self.last_day)
-            launch = ini["end_date"]
-            while month <= last:
-                lo = max(month, ini["start_date"])
-                hi = min(_month_end(month), last)
-                span = (hi - lo).days + 1
-                # contractor invoices booked in the GL against the initiative
+        for i, (name, product, dept, first, build, benefit_kind, multiple) in enumerate(
+            INITIATIVES
+        ):
+            first_month = self.months[first]
+            start = first_month + dt.timedelta(days=rng.randrange(10))
+            launch = _month_end(_add_months(first_month, build - 1))
+            ini = {
+                "external_id": f"INI-{i + 1:04d}",
+                "updated_at": self.stamp(_at(start, 9)),
+                "name": name,
+                "product": product,
+                "owner": self.person_name_from(rng),
+                "start_date": start,
+                "end_date": launch,
+                "department": f"DEP-{dept}",
+            }
+            self.e["initiatives"].append(ini)
+            self.initiative_rows.append(ini)
+            total = 0  # cents, every cost of the initiative (tagged GL lines included)
+            for b in range(build):
+                month = _add_months(first_month, b)
+                if month > self.end_month:
+                    break  # still being built when the history ends
+                lo = max(month, start)
+                span = (_month_end(month) - lo).days + 1
+                # contractor invoices: booked in the ERP's GL, tagged with the initiative
                 for _ in range(rng.randint(1, 2)):
                     day = lo + dt.timedelta(days=rng.randrange(span))
-                    cents = rng.randint(2_000, 15_000) * 100
+                    cents = rng.randint(6_000, 15_000) * 100
                     self.initiative_gl.append((ini, day, cents, currency))
-                    add_cost(
-                        ini,
-                        day,
-                        "gl",
-                        hours=None,
-                        hourly_rate=None,
-                        amount=_money(cents),
-                        currency=currency,
-                        description="Contractor invoice (R&D contractors)",
-                    )
+                    total += cents
+                    if (i, b) == DOUBLE_COUNTED:
+                        # the product tool records that same invoice as a GL cost too
+                        add_cost(
+                            ini, day, "gl", cents, description="Contractor invoice (from the GL)"
+                        )
+                        total += cents
                 # time entries x rate
                 for _ in range(rng.randint(2, 4)):
                     day = lo + dt.timedelta(days=rng.randrange(span))
-                    hours = Decimal(rng.randint(20, 320)) / 2
-                    rate = Decimal(rng.randint(60, 150))
+                    hours = Decimal(rng.randint(40, 320)) / 2
+                    rate = Decimal(rng.randint(70, 140))
+                    cents = int((hours * rate * 100).to_integral_value(rounding=ROUND_HALF_UP))
+                    total += cents
                     add_cost(
                         ini,
                         day,
                         "time",
+                        cents,
                         hours=hours.quantize(CENT),
                         hourly_rate=rate.quantize(CENT),
-                        amount=(hours * rate).quantize(CENT, rounding=ROUND_HALF_UP),
-                        currency=currency,
-                        description=f"Time entries of {self.person_name()}",
+                        description=f"Time entries of {self.person_name_from(rng)}",
                     )
-                if rng.random() < 0.2:
+                if rng.random() < 0.25:
                     day = lo + dt.timedelta(days=rng.randrange(span))
-                    add_cost(
-                        ini,
-                        day,
-                        "other",
-                        hours=None,
-                        hourly_rate=None,
-                        amount=_money(rng.randint(200, 3_000) * 100),
-                        currency=currency,
-                        description="Licences and tooling",
-                    )
-                month = _add_months(month, 1)
-            # benefits after launch, monthly
-            month = _add_months(launch.replace(day=1), 1)
-            while month <= self.end_month:
+                    cents = rng.randint(500, 3_000) * 100
+                    total += cents
+                    add_cost(ini, day, "other", cents, description="Licences and tooling")
+            if benefit_kind is None:
+                continue
+            # benefits each month after launch, sized so that over the history benefit x
+            # gross margin is about ``multiple`` x cost
+            months = [m for m in self.months if m > launch]
+            monthly = Decimal(multiple) * total / GROSS_MARGIN / len(months)
+            for month in months:
                 day = month + dt.timedelta(days=rng.randrange(28))
+                cents = int(monthly * Decimal(rng.randint(85, 115)) / 100)
                 bseq += 1
-                kind = rng.choice(("revenue", "retention"))
                 benefits.append(
                     self.initiative_entry(
                         f"IB-{bseq:07d}",
                         ini,
                         day,
-                        kind,
-                        amount=_money(rng.randint(500, 12_000) * 100),
+                        benefit_kind,
+                        amount=_money(cents),
                         currency=currency,
                         description="Upsell revenue credited"
-                        if kind == "revenue"
+                        if benefit_kind == "revenue"
                         else "MRR retained (churn avoided)",
                     )
                 )
-                month = _add_months(month, 1)
 
     def initiative_entry(self, external_id: str, ini: dict, day: dt.date, kind: str, **values):
         """A cost or benefit of initiative ``ini`` on ``day``, last changed the day after."""
@@ -912,9 +951,10 @@ class _Gen:
                 customer=inv["customer"],
             )
             if rng.random() < 0.15:
+                # no department: the Customer Success department carries only CS cost
                 add(
                     "4100",
-                    "CS",
+                    None,
                     inv["issue_date"],
                     rng.randint(20, 150) * 10_000,
                     inv["currency"],
@@ -935,6 +975,8 @@ class _Gen:
                 )
         # Payroll: one line per employee and month, on the last day of the month.
         for code, _name, _parent, headcount, account in DEPARTMENTS:
+            if headcount is None:
+                continue  # Customer Success: below
             staff = [
                 (
                     rng.randint(5_000, 12_000) * 100,
@@ -952,6 +994,16 @@ class _Gen:
                         currency,
                         f"Payroll employee {code}-{e:04d}",
                     )
+        # Customer Success: salaries and tools per segment, following its live customers.
+        for month, segment, customers, account, cents, what in self.cs_costs():
+            add(
+                account,
+                "CS",
+                _month_end(month),
+                cents,
+                self.currency,
+                f"CS {what}, {segment} segment ({customers} customers)",
+            )
         # Rent.
         for month in self.months:
             add("6410", "GNA", month, self.n(25_000_00), self.currency, "Office rent")
@@ -1004,6 +1056,33 @@ class _Gen:
                 self.pick_currency(),
                 description,
             )
+
+    def cs_costs(self) -> list[tuple[dt.date, str, int, str, int, str]]:
+        """(month, segment, live customers at its end, account, cents, what) of each CS line:
+        CS_SEGMENTS' cost per CS manager and per customer times the segment's customers with
+        MRR > 0 at the month's end (none, no line)."""
+        segment_of = {c["external_id"]: c["segment"] for c in self.e["customers"]}
+        live: dict[tuple[dt.date, str], int] = defaultdict(int)
+        for customer, history in self.mrr_history.items():
+            for month in self.months:
+                month_end = _month_end(month)
+                mrr = 0
+                for when, value in history:
+                    if when > month_end:
+                        break
+                    mrr = value
+                if mrr > 0:
+                    live[(month, segment_of[customer])] += 1
+        out = []
+        for month in self.months:
+            for segment, per_manager, salary, tools in CS_SEGMENTS:
+                n = live.get((month, segment), 0)
+                if n:
+                    # salary x (customers / customers per manager), rounded half up to a cent
+                    salaries = (n * salary * 2 + per_manager) // (2 * per_manager)
+                    out.append((month, segment, n, "5100", salaries, "salaries"))
+                    out.append((month, segment, n, "6440", n * tools, "tools"))
+        return out
 
     def budgets(self) -> None:
         rng = self.rng

@@ -279,6 +279,8 @@ RESOURCES: tuple[Resource, ...] = (
             _f("acquired_on", "since", "date"),
             _f("acquisition_channel", "channel_id"),
             _f("contact", "contact_id"),
+            _f("segment", "metadata.segment"),
+            _f("cs_owner", "metadata.success_manager"),
         ),
         extra=(("object", "customer"),),
         corrupt=("company_name", "drop"),

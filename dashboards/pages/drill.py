@@ -23,15 +23,20 @@ TYPE_GROUPS = {
 }
 #: ``type=unclassified``: the lines whose account reference is still pending.
 UNCLASSIFIED = "unclassified"
-GL_PARAMS = ("account", "type", "no_department", "sales_marketing", "from")
+GL_PARAMS = ("account", "type", "no_department", "sales_marketing", "initiative", "from")
 #: ``from=`` values: the pages a drill links back to.
-BACK_PAGES = {"executive": "Executive dashboard", "cac": "CAC dashboard"}
+BACK_PAGES = {
+    "executive": "Executive dashboard",
+    "cac": "CAC dashboard",
+    "product": "Product ROI dashboard",
+}
 
 
 def gl_lines_queryset(dash: DashboardRequest):
     """GL lines of the period, narrowed by the department filter and the drill parameters:
     ``account`` (code), ``type`` (TYPE_GROUPS key, or ``unclassified``: account pending),
-    ``no_department=1``, ``sales_marketing=1`` (CAC cost accounts)."""
+    ``no_department=1``, ``sales_marketing=1`` (CAC cost accounts), ``initiative`` (id: the
+    lines tagged with that initiative)."""
     department = dash.filters.selected("department")
     params = dash.params
     kind = params.get("type")
@@ -39,6 +44,9 @@ def gl_lines_queryset(dash: DashboardRequest):
     if kind and kind not in TYPE_GROUPS and not pending:
         choices = ", ".join([*TYPE_GROUPS, UNCLASSIFIED])
         raise DashboardParamError(f"type: {kind!r} is not one of {choices}.")
+    initiative = params.get("initiative", "")
+    if initiative and not initiative.isdigit():
+        raise DashboardParamError(f"initiative: {initiative!r} is not an initiative id.")
     return selectors.gl_lines(
         start=dash.period.start,
         end=dash.period.end,
@@ -48,6 +56,7 @@ def gl_lines_queryset(dash: DashboardRequest):
         account_types=TYPE_GROUPS[kind] if kind and not pending else None,
         sales_marketing=params.get("sales_marketing") == "1",
         pending_account=pending,
+        initiative_id=int(initiative) if initiative else None,
     )
 
 
@@ -167,6 +176,9 @@ def gl_description(dash: DashboardRequest) -> str:
         parts.append("sales and marketing cost lines")
     if params.get("account"):
         parts.append(f"account {params['account']}")
+    if params.get("initiative"):
+        name = selectors.initiative_name(int(params["initiative"]))
+        parts.append(f"tagged with initiative {name or params['initiative']}")
     department = dash.filters.selected("department")
     if department is not None:
         parts.append(f"department {department.label}")

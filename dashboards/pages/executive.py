@@ -21,6 +21,7 @@ from dashboards.page import DashboardRequest, Page, url_or_empty
 from dashboards.tables import (
     MONEY,
     PERCENT,
+    POINTS,
     RATIO,
     TEXT,
     Column,
@@ -262,7 +263,7 @@ def _summary(dash, now: Figures, before: Figures, ago: Figures, has_budget: bool
         note=(
             f"Prior period: {dash.period.prior().label}; same period last year: "
             f"{dash.period.last_year().label}. The margin's changes and variance are in "
-            "percentage points. The budget covers the same days as the actuals: a month the "
+            "percentage points (pp). The budget covers the same days as the actuals: a month the "
             "period covers in part counts with the share of its days "
             '(docs/metrics.md, "Budgets and periods"). Ledger lines whose account reference '
             "is pending count in no revenue or expense line; they are shown as unclassified."
@@ -306,7 +307,11 @@ def _summary(dash, now: Figures, before: Figures, ago: Figures, has_budget: bool
             },
             link=link,
             classes={"variance": css, "variance_pct": css},
-            kinds={k: PERCENT for k in ("current", "prior", "last_year", "budget", "variance")}
+            # The margin's level in percent; its changes and variance in percentage points.
+            kinds={
+                **{k: PERCENT for k in ("current", "prior", "last_year", "budget")},
+                **{k: POINTS for k in ("prior_change", "last_year_change", "variance")},
+            }
             if is_margin
             else {},
             css="margin" if is_margin else "",

@@ -10,6 +10,8 @@ NAVIGATION = [
     ("Marketing ROI", "dashboards:marketing", "core.view_dashboards"),
     ("Sales", "dashboards:sales", "core.view_dashboards"),
     ("CAC", "dashboards:cac", "core.view_dashboards"),
+    ("Retention", "dashboards:retention", "core.view_dashboards"),
+    ("Product ROI", "dashboards:product", "core.view_dashboards"),
     ("Connectors", "connectors:health", "connectors.view_syncrun"),
 ]
 

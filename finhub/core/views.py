@@ -1,9 +1,11 @@
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from finhub.core import theme
 from finhub.core.selectors import readiness_report
 
 
@@ -30,3 +32,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
     """Database and broker reachable: 200, otherwise 503. Names no host and no error."""
     ready, report = readiness_report()
     return JsonResponse(report, status=200 if ready else 503)
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, asked for by browsers on every page (the login page too): the SVG icon."""
+    return HttpResponsePermanentRedirect(static(theme.FAVICON))

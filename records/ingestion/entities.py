@@ -280,11 +280,23 @@ _SPECS = [
             _ref("account", "accounts", required=True, help="external_id of the account."),
             _ref("department", "departments"),
             FieldSpec("posting_date", "date", required=True),
-            _money("amount", required=True, help="Signed amount (credits negative)."),
+            _money(
+                "amount",
+                required=True,
+                # As the demo ERP sends them and the dashboards add them up: an invoice is
+                # +revenue, a salary +expense; never debit/credit signs.
+                help="Amount in the account's own direction: revenue and expenses positive; "
+                "a reversal, refund or credit note negative.",
+            ),
             _currency(required=True),
             _s("description", 500),
             _ref("campaign", "campaigns"),
-            _ref("initiative", "initiatives"),
+            _ref(
+                "initiative",
+                "initiatives",
+                help="The product initiative this cost is booked against (its ROI counts it: do "
+                "not send the same money again as a gl initiative cost).",
+            ),
             _ref("customer", "customers"),
         ),
         "General-ledger lines.",
@@ -451,6 +463,13 @@ _SPECS = [
             FieldSpec("acquired_on", "date"),
             _ref("acquisition_channel", "channels"),
             _ref("contact", "contacts"),
+            _s(
+                "segment",
+                50,
+                help='Customer segment as the source names it (e.g. "SMB", "Mid-market", '
+                '"Enterprise"); retention and customer-success ROI are reported per segment.',
+            ),
+            _s("cs_owner", help="The customer-success owner (name or e-mail, as sent)."),
         ),
         "Customers.",
     ),

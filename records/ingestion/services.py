@@ -26,7 +26,13 @@ from .deletes import deletion_batch_create
 from .entities import ENTITIES, ENTITY_BY_MODEL, ENTITY_NAMES, EntitySpec, Row, field_docs, get_spec
 from .rejects import Reject, rejects_store
 from .retry import WriteContention, run_with_retry
-from .upsert import pending_settle, resolve_all_pending, resolve_pending, upsert_rows
+from .upsert import (
+    pending_rows,
+    pending_settle,
+    resolve_all_pending,
+    resolve_pending,
+    upsert_rows,
+)
 from .validation import RowError, validate_records, validation_context
 
 if TYPE_CHECKING:
@@ -41,6 +47,7 @@ __all__ = [
     "IngestRequestError",
     "IngestResult",
     "RowError",
+    "WaitingReference",
     "WriteContention",
     "entity_field_docs",
     "ingest_records",
@@ -63,6 +70,26 @@ class Actor:
     via: str = "api"  # "api" | "import" | "admin" | "sync" | "webhook" | "reprocess"
 
 
+@dataclass(frozen=True)
+class WaitingReference:
+    """A stored row's reference whose target is not in FinHub yet: the row is kept and the
+    reference resolves when that record arrives (until then the row counts nowhere it needs
+    the target, e.g. a ledger line without its account)."""
+
+    index: int  # position in the request
+    external_id: str
+    field: str
+    reference: str  # the external_id named, not found in the connector's reference scope
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "index": self.index,
+            "external_id": self.external_id,
+            "field": self.field,
+            "reference": self.reference,
+        }
+
+
 @dataclass
 class IngestResult:
     entity: str
@@ -72,6 +99,9 @@ class IngestResult:
     rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
     batch_id: int | None = None
+    # Rows written with at least one reference still pending, and each such reference.
+    pending: int = 0
+    waiting: list[WaitingReference] = field(default_factory=list)
     # Position in the request -> "created" | "updated" | "unchanged" for the valid rows.
     outcomes: dict[int, str] = field(default_factory=dict, repr=False)
 
@@ -82,8 +112,10 @@ class IngestResult:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
+            "pending": self.pending,
             "batch_id": self.batch_id,
             "errors": [e.as_dict() for e in self.errors],
+            "waiting": [w.as_dict() for w in self.waiting],
         }
 
 
@@ -284,13 +316,40 @@ def _write(
     result.errors = errors
     result.batch_id = batch.pk
     result.outcomes = {index: counts.outcomes[row["external_id"]] for index, row in valid}
+    result.waiting = _waiting(spec, source, valid, counts.pending)
+    result.pending = len({w.index for w in result.waiting})
     IngestBatch.objects.filter(pk=batch.pk).update(
         created=result.created,
         updated=result.updated,
         unchanged=result.unchanged,
         rejected=result.rejected,
+        pending=result.pending,
         finished_at=timezone.now(),
     )
+
+
+def _waiting(
+    spec: EntitySpec,
+    source: Connector,
+    valid: list[tuple[int, Row]],
+    pending: dict[str, tuple[str, ...]],
+) -> list[WaitingReference]:
+    """The references of this request's rows still pending once the write and the resolution
+    of what waited for it are done (a department naming a parent sent in the same request is
+    resolved by then, so it is not reported): one query per reference field left pending."""
+    still: dict[str, set[str]] = {}
+    for name, external_ids in pending.items():
+        still[name] = set(
+            pending_rows(spec, name)
+            .filter(source=source, external_id__in=external_ids)
+            .values_list("external_id", flat=True)
+        )
+    return [
+        WaitingReference(index, row["external_id"], f.name, row[f.name])
+        for index, row in valid
+        for f in spec.refs
+        if row["external_id"] in still.get(f.name, ())
+    ]
 
 
 @dataclass

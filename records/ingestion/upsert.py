@@ -432,11 +432,19 @@ def resolve_all_pending(*, dry_run: bool = False) -> dict[tuple[str, str], int]:
     return fixed
 
 
+def pending_q(field_name: str) -> Q:
+    """Rows whose reference ``field_name`` names a record not found (yet): the pending
+    index's predicate, so the planner can use it."""
+    return Q(**{f"{field_name}__isnull": True}) & ~Q(**{f"{field_name}_external_id": ""})
+
+
+def pending_rows(spec: EntitySpec, field_name: str) -> QuerySet[SourcedRecord]:
+    """The rows of ``spec`` (deleted ones included) whose reference ``field_name`` is pending."""
+    return spec.model.all_objects.filter(pending_q(field_name))
+
+
 def _pending(spec: EntitySpec, f: FieldSpec) -> QuerySet[SourcedRecord]:
-    # The pending index's predicate, so the planner can use it.
-    return spec.model.all_objects.filter(**{f"{f.name}__isnull": True}).exclude(
-        **{f"{f.name}_external_id": ""}
-    )
+    return pending_rows(spec, f.name)
 
 
 def _resolve(

@@ -41,6 +41,8 @@ class IngestBatch(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    # Rows written with a reference to a record not received yet (listed in the response).
+    pending = models.PositiveIntegerField(default=0)
     deleted = models.PositiveIntegerField(default=0)  # admin deletes, a source's soft deletes
     # What was deleted (entity external ids), since deleted rows cannot point at the batch.
     deleted_external_ids = models.JSONField(default=list, blank=True)

@@ -24,6 +24,9 @@ class Customer(SourcedRecord):
     acquisition_channel_external_id = ref_external_id()
     contact = ref("records.Contact")
     contact_external_id = ref_external_id()
+    # As the source names them (e.g. "SMB", "Mid-market", "Enterprise"); "" = none given.
+    segment = models.CharField(max_length=50, blank=True, default="")
+    cs_owner = models.CharField("customer-success owner", max_length=200, blank=True, default="")
 
     class Meta:
         db_table = "metrics_customer"  # kept from before the move to records
@@ -32,6 +35,8 @@ class Customer(SourcedRecord):
         indexes = [
             # CAC per channel: new customers by acquisition channel and month.
             models.Index(fields=["acquisition_channel", "acquired_on"], name="m_customer_acq"),
+            # Retention and customer-success ROI per segment group customers by it.
+            models.Index(fields=["segment"], name="m_customer_segment"),
             pending_index("acquisition_channel", "customer"),
             pending_index("contact", "customer"),
         ]

@@ -10,7 +10,12 @@ from django.test import override_settings
 from django_celery_beat.models import PeriodicTask
 
 from connectors.credentials import credentials_get
-from connectors.demo import DEMO_SYSTEMS, demo_connectors_ensure, demo_syncs_request
+from connectors.demo import (
+    DEMO_SYSTEMS,
+    MANUAL_ENTRIES,
+    demo_connectors_ensure,
+    demo_syncs_request,
+)
 from connectors.models import Connector, SyncRun
 from connectors.sandbox.mappings import SANDBOX_CREDENTIALS
 
@@ -37,7 +42,10 @@ def test_load_demo_creates_the_connectors_once_and_queues_first_syncs_once(
     assert len(callbacks) == 6  # one enqueue per run, once the transaction commits
 
     connectors = {c.name: c for c in Connector.objects.all()}
-    assert sorted(connectors) == sorted(NAMES)
+    assert sorted(connectors) == sorted([*NAMES, MANUAL_ENTRIES])
+    manual = connectors.pop(MANUAL_ENTRIES)  # push only: no sync, no schedule
+    assert (manual.transport, manual.periodic_task) == ("push_only", None)
+    assert sorted(c.name for c in manual.reference_sources.all()) == sorted(NAMES)
     erp = connectors["Sandbox ERP"]
     assert erp.base_url == "http://127.0.0.1:8765/erp/v1"
     assert erp.token_url == "http://127.0.0.1:8765/erp/oauth/token"
@@ -66,7 +74,7 @@ def test_load_demo_creates_the_connectors_once_and_queues_first_syncs_once(
         out = io.StringIO()
         call_command("load_demo", stdout=out)
     assert callbacks == []
-    assert Connector.objects.count() == 6
+    assert Connector.objects.count() == 7
     assert SyncRun.objects.count() == 6
     assert "already synced or queued" in out.getvalue()
     erp.refresh_from_db()

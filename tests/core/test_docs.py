@@ -110,7 +110,7 @@ def test_every_formula_key_term_is_stated():
 
 def test_the_dashboards_links_land_on_their_section():
     anchors = {heading.anchor for heading in render_markdown(doc_text()).headings}
-    for page in ("executive", "marketing", "sales", "cac"):
+    for page in ("executive", "marketing", "sales", "cac", "retention", "product"):
         assert f"{page}-dashboard" in anchors
     # Links inside the document point at its own headings.
     for target in re.findall(r"\]\(#([^)]+)\)", doc_text()):

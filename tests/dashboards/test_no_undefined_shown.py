@@ -13,6 +13,8 @@ PAGES = [
     "/dashboards/sales/",
     "/dashboards/drill/marketing/?group_by=campaign&key=Spring",
     "/dashboards/drill/deals/",
+    "/dashboards/retention/",
+    "/dashboards/product/",
 ]
 PERIODS = [{}, {"period": "month", "month": "2026-01"}, {"period": "quarter", "quarter": "2026-Q1"}]
 

@@ -23,6 +23,8 @@ PAGES = {
         "targets",
     ],
     "/dashboards/drill/gl-lines/": ["gl_lines"],
+    "/dashboards/retention/": ["mrr_movements", "cs_roi_segments"],
+    "/dashboards/product/": ["initiatives", "cumulative"],
 }
 CASES = [(url, None, None) for url in PAGES] + [
     (url, table, fmt)

@@ -42,6 +42,19 @@ FIGURES = {
     "campaign_roi": {"tracking_capability": "0.9", "tracking_capability_percent": "90"},
     "sales": {"won_deals": 47},
     "cac": {"months": [{"month": "2026-10-01", "blended_cac": "18250.5"}]},
+    "cs_roi": {
+        "total": {"months": [{"month": "2026-10-01"}], "roi": "1.25"},
+        "segments": [
+            {"segment": "SMB", "roi": "0.5"},
+            {"segment": "Enterprise", "roi": "undefined"},
+        ],
+    },
+    "initiative_roi": {
+        "initiatives": [
+            {"name": "A", "payback_month": "2026-04-01"},
+            {"name": "B", "payback_month": None},
+        ]
+    },
 }
 
 
@@ -61,6 +74,9 @@ def test_facts_name_the_sources_and_the_reports_with_figures():
     snapshot("campaign_roi", {"tracking_capability": "undefined"})
     snapshot("cac", {"months": [{"month": "2026-10-01", "blended_cac": "undefined"}]})
     snapshot("budget_variance", {"rows": [{"key": "4000"}]}, group_by="department")
+    # CS ROI computed but undefined (no CS cost): no figures; an initiative ROI report has.
+    snapshot("cs_roi", {"total": {"months": [{"month": "2026-10-01"}], "roi": "undefined"}})
+    snapshot("initiative_roi", FIGURES["initiative_roi"])
 
     facts = evidence_facts(now=now)
 
@@ -68,7 +84,8 @@ def test_facts_name_the_sources_and_the_reports_with_figures():
         ("Sandbox ERP", True),
         ("Sandbox Budget", False),
     }
-    assert set(facts.reports) == {"attribution", "budget_variance"}
+    assert set(facts.reports) == {"attribution", "budget_variance", "initiative_roi"}
+    assert facts.reports["initiative_roi"].detail == "ROI for 2 initiative(s), 1 paid back"
     assert facts.reports["attribution"].detail == "412 won deals attributed (linear model)"
     assert facts.reports["budget_variance"].detail == ("budget vs actual on 1 rows by department")
 
@@ -76,11 +93,11 @@ def test_facts_name_the_sources_and_the_reports_with_figures():
 def test_facts_take_a_fixed_number_of_queries(django_assert_num_queries):
     all_reports_with_figures()
     PullConnectorFactory(kind="erp", last_success_at=timezone.now())
-    with django_assert_num_queries(6):  # connectors + one per report kind
+    with django_assert_num_queries(8):  # connectors + one per report kind
         evidence_facts()
     all_reports_with_figures()
     PullConnectorFactory(kind="crm", last_success_at=timezone.now())
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         evidence_facts()
 
 
@@ -88,7 +105,7 @@ def test_the_periodic_task_checks_and_reports():
     programme_load()
     PullConnectorFactory(kind="erp", last_success_at=timezone.now())
     result = roadmap_evidence_check()
-    assert result == {"checked": 10, "verified": 1, "completed": ["p1-erp-api-connection"]}
+    assert result == {"checked": 12, "verified": 1, "completed": ["p1-erp-api-connection"]}
 
 
 def test_the_demo_programme_reads_as_in_progress_once_the_first_syncs_ran():
@@ -124,7 +141,8 @@ def test_the_demo_programme_reads_as_in_progress_once_the_first_syncs_ran():
     board = governance_dashboard()
     assert board.attention == []
     phase1, phase2, phase3, phase4 = board.phases
-    assert (phase1.percent, phase2.percent, phase3.percent, phase4.percent) == (100, 100, 0, 0)
+    # Phase 3: product ROI and customer-success metrics verified; analytics and alerts not.
+    assert (phase1.percent, phase2.percent, phase3.percent, phase4.percent) == (100, 100, 50, 0)
     assert ChecklistItem.objects.get(key="p3-automated-alerts").evidence_state == "unavailable"
 
     # Loading again changes nothing: no second preparation, no owner moved.

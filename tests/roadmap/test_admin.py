@@ -64,7 +64,7 @@ def test_history_page_shows_who_and_before_after(client, programme, project_mana
     page = client.get(reverse("admin:roadmap_checklistitem_history", args=[item.pk]))
     assert page.status_code == 200
     changes = page.context["page_obj"][0].history_delta_changes
-    assert {c["field"]: (c["old"], c["new"]) for c in changes}["Status"] == ("todo", "blocked")
+    assert {c["field"]: (c["old"], c["new"]) for c in changes}["Status"] == ("To do", "Blocked")
     assert page.context["page_obj"][0].history_user.username == "pat"
     assert "pat" in page.content.decode()
     assert "Deleted user" not in page.content.decode()

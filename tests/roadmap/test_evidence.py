@@ -106,7 +106,7 @@ def test_load_names_the_checks_and_gives_each_row_the_owner_of_its_role(
     assert not ChecklistItem.objects.filter(owner=None).exists()
     assert not WorkItem.objects.filter(owner=None).exists()
     assert not Risk.objects.filter(owner=None).exists()
-    assert ChecklistItem.objects.exclude(evidence_check="").count() == 10
+    assert ChecklistItem.objects.exclude(evidence_check="").count() == 12
 
 
 def test_load_without_owners_leaves_rows_unowned(programme):
@@ -118,7 +118,7 @@ def test_load_without_owners_leaves_rows_unowned(programme):
 
 def test_refresh_stores_each_answer_with_a_link(programme):
     result = checklist_evidence_refresh(facts=facts(SYNCED, budget_variance=BUDGET))
-    assert result.checked == 10
+    assert result.checked == 12
     assert result.verified == 2
     erp = ChecklistItem.objects.get(key="p1-erp-api-connection")
     assert erp.evidence_state == "verified"
@@ -195,7 +195,7 @@ def test_refresh_queries_do_not_grow_with_the_items(programme, django_assert_max
         )
     with django_assert_max_num_queries(4):
         result = checklist_evidence_refresh(facts=facts())
-    assert result.checked == 50
+    assert result.checked == 52
 
 
 # --- where it shows ----------------------------------------------------------------------
@@ -222,7 +222,7 @@ def test_the_admin_shows_the_evidence_and_checks_it_on_demand(client, programme,
         {"action": "check_evidence", "_selected_action": [item.pk]},
         follow=True,
     )
-    assert "Evidence checked for 10 item(s)" in response.content.decode()
+    assert "Evidence checked for 12 item(s)" in response.content.decode()
     item.refresh_from_db()
     assert item.evidence_state == "missing"  # no connector in this database
     listing = client.get(changelist).content.decode()

@@ -42,8 +42,10 @@
       return {
         type: s.type, label: s.label,
         data: s.values.map(function (v) { return v === null ? null : Number(v); }),
-        backgroundColor: s.color, borderColor: s.color, borderWidth: s.type === "line" ? 2 : 0,
+        backgroundColor: s.spacer ? "transparent" : s.color,
+        borderColor: s.spacer ? "transparent" : s.color, borderWidth: s.type === "line" ? 2 : 0,
         pointRadius: s.type === "line" ? 3 : undefined, tension: 0, links: s.links,
+        spacer: !!s.spacer,
       };
     });
     spec.references.forEach(function (r) {
@@ -65,7 +67,12 @@
           ? { x: valueAxis, y: { stacked: spec.stacked } }
           : { y: valueAxis, x: { stacked: spec.stacked } },
         plugins: {
-          tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ": " + fmt(ctx.raw); } } },
+          // A spacer series (the invisible base of a waterfall's floating bars) stays silent.
+          legend: { labels: { filter: function (item, data) { return !data.datasets[item.datasetIndex].spacer; } } },
+          tooltip: {
+            filter: function (item) { return !item.dataset.spacer; },
+            callbacks: { label: function (ctx) { return ctx.dataset.label + ": " + fmt(ctx.raw); } },
+          },
         },
         onHover: function (event, elements) {
           var link = elements.length && linkOf(elements[0]);

@@ -66,7 +66,11 @@ class Command(BaseCommand):
         """One connector per sandbox system; the demo's finance data arrives through their
         syncs (run by the worker), not from a loader. A first sync is queued only for a
         connector that never had a run, so re-running queues nothing twice."""
-        from connectors.demo import demo_connectors_ensure, demo_syncs_request
+        from connectors.demo import (
+            demo_connectors_ensure,
+            demo_manual_connector_ensure,
+            demo_syncs_request,
+        )
 
         demo = demo_connectors_ensure(base_url=base_url)
         runs = {run.connector_id: run for run in demo_syncs_request([d.connector for d in demo])}
@@ -76,3 +80,8 @@ class Command(BaseCommand):
             sync = f"first sync queued (run #{run.pk})" if run else "already synced or queued"
             state = "new" if item.created else "exists"
             self.stdout.write(f"  {item.connector.name:<30} {state:<7} {sync}")
+        manual, created = demo_manual_connector_ensure(demo=[d.connector for d in demo])
+        self.stdout.write(
+            f"  {manual.name:<30} {'new' if created else 'exists':<7} push only: make it an API "
+            "token in the admin for the README's push example"
+        )

@@ -100,8 +100,11 @@ def test_money_has_two_places_and_some_foreign_currency(company):
 
 def test_business_shape(company):
     e = company.entities
-    assert len(e["departments"]) == 8
-    assert {"Sales", "Marketing", "R&D", "G&A"} <= {d["name"] for d in e["departments"]}
+    # 9: R&D became Engineering and Product joined it (product development, #12)
+    assert len(e["departments"]) == 9
+    assert {"Sales", "Marketing", "Engineering", "Product", "G&A", "Customer Success"} <= {
+        d["name"] for d in e["departments"]
+    }
     assert len(e["channels"]) == 8 and any(c["is_paid"] for c in e["channels"])
     assert any(a["is_sales_marketing"] for a in e["accounts"])
     statuses = Counter(d["status"] for d in e["deals"])

@@ -165,7 +165,9 @@ def test_duplicate_rows_across_pages_are_not_double_counted(sandbox):
 
 @pytest.mark.parametrize("system", ["crm", "product"])  # cursor and page pagination
 def test_a_stuck_cursor_aborts_the_run(sandbox, system):
-    connector = sandbox_connector(sandbox, system, page_size=10)
+    connector = sandbox_connector(
+        sandbox, system, page_size=3
+    )  # a first resource with several pages
     first = connector.sync_config["entities"][0]["resource"]
     sandbox.faults([{"fault": "stuck_cursor", "path": f"/{system}/v1/{first}"}])
     run = run_sync(connector)

@@ -137,8 +137,10 @@ def test_compute_all_pushes_scorecard_measurements(dataset):
     assert values["campaign_roi_tracking_capability"][0] == Decimal("66.67")
     # D1 and D3 match their invoices, D2 (290 vs 300) and D4 (none) do not.
     assert values["sales_finance_consistency"][0] == Decimal("50.00")
-    # 7 models x 2 groupings x (attribution + ROI) + CAC + sales + 4 budget groupings.
-    assert MetricSnapshot.objects.count() == 7 * 2 * 2 + 2 + 4
+    # 7 models x 2 groupings x (attribution + ROI) + CAC + sales + 4 budget groupings
+    # + subscriptions, cohorts, CS ROI and initiative ROI of the period + CS ROI and
+    # initiative ROI of the last complete month (the two coverage improvements).
+    assert MetricSnapshot.objects.count() == 7 * 2 * 2 + 2 + 4 + 4 + 2
 
 
 def test_recompute_replaces_the_snapshot(dataset):
@@ -163,9 +165,10 @@ def test_recompute_replaces_the_snapshot(dataset):
 
 def test_recompute_after_sync_enqueues_on_commit(dataset, django_capture_on_commit_callbacks):
     with (
-        mock.patch("metrics.tasks.compute_metrics.delay") as delay,
+        mock.patch("metrics.tasks.compute_metrics.apply_async") as send,
         django_capture_on_commit_callbacks(execute=True),
     ):
         services.metrics_recompute_after_sync(connector_id=dataset.pk)
-        delay.assert_not_called()
-    delay.assert_called_once_with(connector_id=dataset.pk)
+        send.assert_not_called()
+    send.assert_called_once()
+    assert send.call_args.kwargs["kwargs"]["connector_id"] == dataset.pk

@@ -28,8 +28,9 @@ def test_compute_metrics_command_for_one_model_and_period(dataset):
         "--no-measurements",
         stdout=out,
     )
-    # linear x (channel, campaign) x (attribution, ROI) + CAC + sales + 4 budget groupings.
-    assert MetricSnapshot.objects.count() == 2 * 2 + 2 + 4
+    # linear x (channel, campaign) x (attribution, ROI) + CAC + sales + 4 budget groupings
+    # + subscriptions, cohorts, CS ROI and initiative ROI.
+    assert MetricSnapshot.objects.count() == 2 * 2 + 2 + 4 + 4
     assert set(MetricSnapshot.objects.values_list("period_start", flat=True)) == {
         dt.date(2026, 3, 1)
     }

@@ -1,0 +1,229 @@
+"""Subscriptions: the monthly MRR movements and SaaS metrics table of a period (docs/metrics.md,
+"Subscriptions and MRR" and "CAC, LTV and payback"), with the customers behind every movement.
+
+The table is :func:`metrics.computations.saas.saas_table`, the same computation as the
+``saas_metrics`` command, so the command on files and this report on the database give the
+same rows for the same data.
+
+JSON shape (``MetricSnapshot.result`` of kind ``subscriptions``)::
+
+    {
+      "reporting_currency": "USD",
+      "gross_margin": "0.80",
+      "paid_channels": ["Search"],
+      "segment": null | "SMB",           # the filter asked (null: every customer)
+      "channel": null | "Search",        # acquisition channel filter (null: every customer)
+      "columns": ["month", "starting_mrr", …],   # saas.SAAS_COLUMNS
+      "cac_note": "" | "…",              # why the CAC columns are undefined under a filter
+      "months": [
+        {
+          "month": "2026-03-01",          # first day of the month
+          "starting_mrr": "1000.00", …    # every SAAS_COLUMNS column: money with 2 decimals,
+                                          # ratios with 10, counts as integers,
+                                          # "undefined" where undefined (never 0)
+          "customers": {                  # the customers behind every movement
+            "new": [{"id": 1, "external_id": "C-1", "name": "Acme", "amount": "100.00"}],
+            "expansion": […], "contraction": […], "churned": […], "reactivation": […]
+          }
+        }
+      ],
+      "missing_fx": [{"currency": "EUR", "date": "2026-03-04", "amount": "10.00"}]
+    }
+
+A movement's ``amount`` is what it adds to that movement's total: new and reactivation the
+MRR at month end, expansion now - before, contraction before - now, churn the MRR before.
+Costs for CAC: campaign spend per channel (``channel_spend``) and the rest of the sales and
+marketing ledger cost as "unallocated" (blended CAC counts all of it, docs/metrics.md). With
+a segment filter the cost cannot be split by segment: the CAC columns are undefined.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Hashable
+from decimal import Decimal
+
+from finhub.core.calendar import add_months, month_end, month_of
+from finhub.core.money import Converter, MissingRate
+from metrics import selectors
+from metrics.computations.presentation import UNDEFINED
+from metrics.computations.saas import (
+    SAAS_COLUMNS,
+    UNALLOCATED,
+    SaasMonth,
+    saas_row_format,
+    saas_table,
+)
+from metrics.computations.subscriptions import MrrLedger, SubscriptionEvent, mrr_months
+from metrics.reports.cac import gross_margin
+from metrics.reports.numbers import money, num
+
+MOVEMENTS = ("new", "expansion", "contraction", "churned", "reactivation")
+CAC_COLUMNS = ("blended_cac", "paid_cac", "cac_payback_months", "ltv_to_cac")
+SEGMENT_CAC_NOTE = "sales and marketing cost is not split by segment"
+
+
+@dataclasses.dataclass
+class CustomerEvents:
+    """Subscription events (in the reporting currency) of the customers a filter keeps, with
+    every customer's details."""
+
+    events: list[SubscriptionEvent]
+    details: dict[int, selectors.CustomerDetails]
+    missing_fx: list[MissingRate]
+
+    def segment_of(self) -> dict[Hashable, str]:
+        return {pk: details.segment for pk, details in self.details.items()}
+
+
+def customer_events(
+    *, end: dt.date, segment: str | None = None, channel: str | None = None
+) -> CustomerEvents:
+    """Every linked customer's events up to ``end`` (the whole history), narrowed to one
+    segment and / or acquisition channel. Two queries plus the FX rates."""
+    events, missing = selectors.subscription_events(end=end)
+    details = selectors.customer_details()
+    if segment is not None or channel is not None:
+        keep = {
+            pk
+            for pk, item in details.items()
+            if (segment is None or item.segment == segment)
+            and (channel is None or item.channel == channel)
+        }
+        events = [event for event in events if event.customer_id in keep]
+    return CustomerEvents(events, details, missing)
+
+
+def saas_costs(
+    *, first: dt.date, last: dt.date, convert: Converter, channel: str | None = None
+) -> dict[tuple[dt.date, str], Decimal]:
+    """Adapter from the ledger and campaign spend to ``saas_table``'s cost by (month,
+    channel): each channel's campaign spend, and the month's sales and marketing ledger cost
+    not spent through a channel as :data:`UNALLOCATED` (so blended CAC counts the whole
+    ledger cost, as the CAC report does). With ``channel``: that channel's spend only."""
+    cost_start, cost_end = first, month_end(last)
+    costs: dict[tuple[dt.date, str], Decimal] = defaultdict(Decimal)
+    for name, currency, day, amount in selectors.channel_spend_rows(start=cost_start, end=cost_end):
+        value = convert(amount, currency, day)
+        if value is not None:
+            costs[month_of(day), name or selectors.NO_CHANNEL] += value
+    if channel is not None:
+        return {key: value for key, value in costs.items() if key[1] == channel}
+    ledger: dict[dt.date, Decimal] = defaultdict(Decimal)
+    for currency, day, amount in selectors.sales_marketing_cost_rows(
+        start=cost_start, end=cost_end
+    ):
+        value = convert(amount, currency, day)
+        if value is not None:
+            ledger[month_of(day)] += value
+    for month, total in ledger.items():
+        spent = sum((v for (m, _c), v in costs.items() if m == month), Decimal(0))
+        costs[month, UNALLOCATED] += total - spent
+    return dict(costs)
+
+
+def row_json(row: SaasMonth) -> dict:
+    """A table row as stored: ``saas_row_format``'s text (what the command prints), with the
+    month as its first day and undefined as ``"undefined"`` (the reports' convention)."""
+    text = saas_row_format(row)
+    out: dict = {"month": row.month.isoformat()}
+    for column in SAAS_COLUMNS[1:]:
+        value = getattr(row, column)
+        if value is None:
+            out[column] = UNDEFINED
+        elif isinstance(value, int):
+            out[column] = value
+        else:  # plain notation: a zero ratio is "0.0000000000", not "0E-10"
+            out[column] = format(Decimal(text[column]), "f")
+    return out
+
+
+def movement_customers(
+    ledger: MrrLedger, first: dt.date, last: dt.date, details: dict
+) -> dict[dt.date, dict[str, list[dict]]]:
+    """Adapter (the computations give the new / reactivated / churned customers of a month,
+    not who expanded or contracted nor the amounts): per month, the customers behind every
+    movement with the amount each adds to that movement's total, largest first."""
+    out = {}
+    for month in mrr_months(ledger, first, last):
+        before = ledger.month_end_mrr(add_months(month.month, -1))
+        after = ledger.month_end_mrr(month.month)
+        moves: dict[str, list[tuple[Hashable, Decimal]]] = {name: [] for name in MOVEMENTS}
+        for customer in month.new_customers:
+            moves["new"].append((customer, after[customer]))
+        for customer in month.reactivated_customers:
+            moves["reactivation"].append((customer, after[customer]))
+        for customer in month.churned_customers:
+            moves["churned"].append((customer, before[customer]))
+        for customer, now in after.items():
+            prev = before.get(customer, Decimal(0))
+            if 0 < prev < now:
+                moves["expansion"].append((customer, now - prev))
+            elif 0 < now < prev:
+                moves["contraction"].append((customer, prev - now))
+        out[month.month] = {
+            name: [
+                _customer(pk, amount, details)
+                for pk, amount in sorted(rows, key=lambda item: (-item[1], str(item[0])))
+            ]
+            for name, rows in moves.items()
+        }
+    return out
+
+
+def _customer(pk: Hashable, amount: Decimal, details: dict) -> dict:
+    item = details.get(pk)
+    return {
+        "id": pk,
+        "external_id": item.external_id if item else "",
+        "name": item.name if item else "",
+        "amount": money(amount),
+    }
+
+
+def subscriptions_report(
+    *, start: dt.date, end: dt.date, segment: str | None = None, channel: str | None = None
+) -> dict:
+    """Every month the period touches: the SaaS metrics table (``saas_table``) of the
+    customers kept by the filters and the customers behind each movement."""
+    first, last = month_of(start), month_of(end)
+    data = customer_events(end=month_end(last), segment=segment, channel=channel)
+    convert = selectors.converter(start=first, end=month_end(last))
+    costs = saas_costs(first=first, last=last, convert=convert, channel=channel)
+    acquisition = {
+        pk: item.channel for pk, item in data.details.items() if item.channel is not None
+    }
+    paid = selectors.paid_channel_names()
+    margin = gross_margin()
+    rows = saas_table(
+        events=data.events,
+        acquisition_channel=acquisition,
+        cost_by_month_channel=costs,
+        gross_margin=margin,
+        paid_channels=paid,
+        first=first,
+        last=last,
+    )
+    cac_note = ""
+    if segment is not None:
+        rows = [dataclasses.replace(row, **dict.fromkeys(CAC_COLUMNS)) for row in rows]
+        cac_note = SEGMENT_CAC_NOTE
+    customers = movement_customers(MrrLedger(data.events), first, last, data.details)
+    months = []
+    for row in rows:
+        item = row_json(row)
+        item["customers"] = customers[row.month]
+        months.append(item)
+    return {
+        "reporting_currency": selectors.reporting_currency(),
+        "gross_margin": num(margin),
+        "paid_channels": sorted(paid),
+        "segment": segment,
+        "channel": channel,
+        "columns": list(SAAS_COLUMNS),
+        "cac_note": cac_note,
+        "months": months,
+        "missing_fx": data.missing_fx + convert.missing,
+    }

@@ -130,13 +130,27 @@ class BudgetVarianceView(MetricView):
     "Per month of the period: starting and ending MRR, new, expansion, contraction, churned "
     "and reactivation MRR, net new MRR, customer counts, logo churn, NRR and GRR for the month "
     "and trailing 12 months, ARPA, CAC, LTV and payback (the saas_metrics command's columns), "
-    "with the customers behind every movement; optionally for one customer segment and / or "
+    "with how many customers are behind each movement (who they are: "
+    "/api/v1/metrics/subscription-customers/); optionally for one customer segment and / or "
     "acquisition channel (/docs/metrics/#subscriptions-and-mrr).",
 )
 class SubscriptionsView(MetricView):
     kind = Kind.SUBSCRIPTIONS
     params_serializer = s.SubscriptionsParamsSerializer
     output_serializer = s.snapshot_serializer(s.SubscriptionsResultSerializer)
+
+
+@documented(
+    "Customers behind the MRR movements",
+    "Per month of the period and per movement (new, expansion, contraction, churned, "
+    "reactivation): the customers behind it, each with what it adds to the movement's total, "
+    "largest first; same parameters as /api/v1/metrics/subscriptions/ "
+    "(/docs/metrics/#subscriptions-and-mrr).",
+)
+class SubscriptionCustomersView(MetricView):
+    kind = Kind.SUBSCRIPTION_CUSTOMERS
+    params_serializer = s.SubscriptionsParamsSerializer
+    output_serializer = s.snapshot_serializer(s.SubscriptionCustomersResultSerializer)
 
 
 @documented(
@@ -182,6 +196,11 @@ urlpatterns = [
     path("metrics/sales/", SalesView.as_view(), name="metrics-sales"),
     path("metrics/budget-variance/", BudgetVarianceView.as_view(), name="metrics-budget-variance"),
     path("metrics/subscriptions/", SubscriptionsView.as_view(), name="metrics-subscriptions"),
+    path(
+        "metrics/subscription-customers/",
+        SubscriptionCustomersView.as_view(),
+        name="metrics-subscription-customers",
+    ),
     path("metrics/cohorts/", CohortsView.as_view(), name="metrics-cohorts"),
     path("metrics/cs-roi/", CsRoiView.as_view(), name="metrics-cs-roi"),
     path("metrics/initiative-roi/", InitiativeRoiView.as_view(), name="metrics-initiative-roi"),

@@ -25,6 +25,7 @@ class MetricSnapshot(models.Model):
         SALES = "sales", "Sales analytics"
         BUDGET_VARIANCE = "budget_variance", "Budget vs actual"
         SUBSCRIPTIONS = "subscriptions", "Subscriptions (MRR movements)"
+        SUBSCRIPTION_CUSTOMERS = "subscription_customers", "Customers behind MRR movements"
         COHORTS = "cohorts", "Cohort retention"
         CS_ROI = "cs_roi", "Customer-success ROI"
         INITIATIVE_ROI = "initiative_roi", "Initiative ROI"

@@ -338,6 +338,27 @@ class MovementCustomersSerializer(serializers.Serializer):
     reactivation = MovementCustomerSerializer(many=True)
 
 
+class MovementCountsSerializer(serializers.Serializer):
+    new = serializers.IntegerField()
+    expansion = serializers.IntegerField()
+    contraction = serializers.IntegerField()
+    churned = serializers.IntegerField()
+    reactivation = serializers.IntegerField()
+
+
+class SubscriptionCustomersMonthSerializer(serializers.Serializer):
+    month = serializers.DateField()
+    customers = MovementCustomersSerializer()
+
+
+class SubscriptionCustomersResultSerializer(serializers.Serializer):
+    reporting_currency = serializers.CharField()
+    segment = serializers.CharField(allow_null=True)
+    channel = serializers.CharField(allow_null=True)
+    months = SubscriptionCustomersMonthSerializer(many=True)
+    missing_fx = MissingFxSerializer(many=True)
+
+
 class SubscriptionsMonthSerializer(serializers.Serializer):
     month = serializers.DateField()
     starting_mrr = Number()
@@ -365,7 +386,7 @@ class SubscriptionsMonthSerializer(serializers.Serializer):
     ltv_t12m_churn = Number()
     cac_payback_months = Number()
     ltv_to_cac = Number()
-    customers = MovementCustomersSerializer()
+    movement_counts = MovementCountsSerializer()
 
 
 class SubscriptionsResultSerializer(serializers.Serializer):

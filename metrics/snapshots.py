@@ -58,7 +58,7 @@ from metrics.reports.cs_roi import cs_roi_report
 from metrics.reports.initiative_roi import initiative_roi_report
 from metrics.reports.roi import roi_report
 from metrics.reports.sales import sales_report
-from metrics.reports.subscriptions import subscriptions_report
+from metrics.reports.subscriptions import subscription_customers_report, subscriptions_report
 from records import models as m
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ FRESHNESS_SOURCES: dict[str, tuple[type, ...]] = {
         m.Channel,
         m.FxRate,
     ),
+    Kind.SUBSCRIPTION_CUSTOMERS: (m.SubscriptionEvent, m.Customer, m.FxRate),
     Kind.COHORTS: (m.SubscriptionEvent, m.Customer, m.FxRate),
     Kind.CS_ROI: (m.SubscriptionEvent, m.Customer, m.GLLine, m.Department, m.FxRate),
     Kind.INITIATIVE_ROI: (
@@ -139,6 +140,13 @@ def _subscriptions_compute(params: dict) -> dict:
     )
 
 
+def _subscription_customers_compute(params: dict) -> dict:
+    start, end = params_dates(params)
+    return subscription_customers_report(
+        start=start, end=end, segment=params.get("segment"), channel=params.get("channel")
+    )
+
+
 def _period_compute(report: Callable[..., dict]) -> Callable[[dict], dict]:
     def compute(params: dict) -> dict:
         start, end = params_dates(params)
@@ -155,6 +163,9 @@ COMPUTERS: dict[str, Callable[[dict], dict]] = {
     Kind.SALES: _sales_compute,
     Kind.BUDGET_VARIANCE: _budget_compute,
     Kind.SUBSCRIPTIONS: _subscriptions_compute,
+    # Computed when a movement drill-down (or the API) first asks: too big to keep for every
+    # period the engine stores.
+    Kind.SUBSCRIPTION_CUSTOMERS: _subscription_customers_compute,
     Kind.COHORTS: _period_compute(cohorts_report),
     Kind.CS_ROI: _period_compute(cs_roi_report),
     Kind.INITIATIVE_ROI: _period_compute(initiative_roi_report),
@@ -350,6 +361,15 @@ def subscriptions_request(
 ) -> Request:
     """Subscriptions snapshot of the period, of every customer or one segment / channel's."""
     return Kind.SUBSCRIPTIONS, subscriptions_params(
+        start=period.start, end=period.end, segment=segment, channel=channel
+    )
+
+
+def subscription_customers_request(
+    period: Period, *, segment: str | None = None, channel: str | None = None
+) -> Request:
+    """The customers behind the movements of the period (one month for a month's drill)."""
+    return Kind.SUBSCRIPTION_CUSTOMERS, subscriptions_params(
         start=period.start, end=period.end, segment=segment, channel=channel
     )
 

@@ -31,13 +31,15 @@ from dashboards.tables import (
     Table,
     format_value,
 )
-from finhub.core.calendar import month_of
+from finhub.core.calendar import month_of, month_period
 from metrics.reports.numbers import UNDEFINED, percent, to_number
 from metrics.snapshots import (
     Kind,
     data_changed_since,
     period_request,
+    snapshot_compute,
     snapshots_get,
+    subscription_customers_request,
     subscriptions_request,
 )
 
@@ -327,7 +329,7 @@ def _waterfall(dash: DashboardRequest, months: list[dict]) -> Chart:
         table.add({"step": "Starting MRR", "amount": start})
         for movement, (field, label, sign) in MOVEMENTS.items():
             amount = sum((_money(row[field]) for row in months), Decimal(0))
-            count = sum(len(row.get("customers", {}).get(movement, [])) for row in months)
+            count = sum(row.get("movement_counts", {}).get(movement, 0) for row in months)
             link = movement_url(dash, movement)
             if sign > 0:
                 add(label, running, "up", amount, link)
@@ -669,15 +671,17 @@ def customers_build(dash: DashboardRequest) -> Page:
     month = _drill_month(dash)
     segment = dash.filters.selected("segment")
     channel = dash.filters.selected("channel")
-    (subs,) = snapshots_get(
-        [
-            subscriptions_request(
-                dash.period,
-                segment=segment.key if segment else None,
-                channel=channel.label if channel else None,
-            )
-        ]
-    )
+    filters = {
+        "segment": segment.key if segment else None,
+        "channel": channel.label if channel else None,
+    }
+    # The figure comes from the page's snapshot; the customers from their own snapshot, of
+    # the one month asked for when there is one (small), else of the period.
+    scope = dash.period if month is None else month_period(dt.date.fromisoformat(month))
+    customers_request = subscription_customers_request(scope, **filters)
+    subs, movers = snapshots_get([subscriptions_request(dash.period, **filters), customers_request])
+    if movers.computed_at < subs.computed_at:  # the data changed since the list was made
+        movers = snapshot_compute(kind=customers_request[0], params=customers_request[1])
     field, label, _sign = MOVEMENTS[movement]
     months = [
         row for row in subs.result.get("months", []) if month is None or row["month"] == month
@@ -685,7 +689,8 @@ def customers_build(dash: DashboardRequest) -> Page:
     figure = sum((_money(row[field]) for row in months), Decimal(0))
     listed = [
         (row["month"], customer)
-        for row in months
+        for row in movers.result.get("months", [])
+        if month is None or row["month"] == month
         for customer in row.get("customers", {}).get(movement, [])
     ]
     total = sum((_money(customer["amount"]) for _m, customer in listed), Decimal(0))

@@ -21,16 +21,18 @@ JSON shape (``MetricSnapshot.result`` of kind ``subscriptions``)::
           "starting_mrr": "1000.00", …    # every SAAS_COLUMNS column: money with 2 decimals,
                                           # ratios with 10, counts as integers,
                                           # "undefined" where undefined (never 0)
-          "customers": {                  # the customers behind every movement
-            "new": [{"id": 1, "external_id": "C-1", "name": "Acme", "amount": "100.00"}],
-            "expansion": […], "contraction": […], "churned": […], "reactivation": […]
+          "movement_counts": {            # how many customers are behind each movement
+            "new": 1, "expansion": 0, "contraction": 0, "churned": 0, "reactivation": 0
           }
         }
       ],
       "missing_fx": [{"currency": "EUR", "date": "2026-03-04", "amount": "10.00"}]
     }
 
-A movement's ``amount`` is what it adds to that movement's total: new and reactivation the
+The customers behind the movements are :func:`subscription_customers_report` (kind
+``subscription_customers``, same parameters): per month ``{"month", "customers": {"new":
+[{"id", "external_id", "name", "amount"}, …], "expansion": […], …}}``. A movement's ``amount``
+is what it adds to that movement's total: new and reactivation the
 MRR at month end, expansion now - before, contraction before - now, churn the MRR before.
 Costs for CAC: campaign spend per channel (``channel_spend``) and the rest of the sales and
 marketing ledger cost as "unallocated" (blended CAC counts all of it, docs/metrics.md). With
@@ -214,7 +216,9 @@ def subscriptions_report(
     months = []
     for row in rows:
         item = row_json(row)
-        item["customers"] = customers[row.month]
+        # The lists themselves are their own report (subscription_customers_report): at
+        # 10,000 customers they are megabytes a page showing the totals must not load.
+        item["movement_counts"] = {name: len(found) for name, found in customers[row.month].items()}
         months.append(item)
     return {
         "reporting_currency": selectors.reporting_currency(),
@@ -226,4 +230,25 @@ def subscriptions_report(
         "cac_note": cac_note,
         "months": months,
         "missing_fx": data.missing_fx + convert.missing,
+    }
+
+
+def subscription_customers_report(
+    *, start: dt.date, end: dt.date, segment: str | None = None, channel: str | None = None
+) -> dict:
+    """The customers behind every movement of every month of the period (the drill-down of
+    :func:`subscriptions_report`'s movements, same filters), each with what it adds to the
+    movement's total: their amounts sum to the movement's figure."""
+    first, last = month_of(start), month_of(end)
+    data = customer_events(end=month_end(last), segment=segment, channel=channel)
+    customers = movement_customers(MrrLedger(data.events), first, last, data.details)
+    return {
+        "reporting_currency": selectors.reporting_currency(),
+        "segment": segment,
+        "channel": channel,
+        "months": [
+            {"month": month.isoformat(), "customers": moves}
+            for month, moves in sorted(customers.items())
+        ],
+        "missing_fx": data.missing_fx,
     }

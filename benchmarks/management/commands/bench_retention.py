@@ -373,6 +373,12 @@ class Command(bench_dashboards.Command):
         )
         pages = [
             ("retention (YTD)", "dashboards:retention", {}),
+            # The largest movement of the month in progress: its customers' own snapshot.
+            (
+                "retention drill: expansion, this month",
+                "dashboards:retention_customers",
+                {"movement": "expansion", "in_month": f"{timezone.localdate():%Y-%m}"},
+            ),
             ("product (YTD)", "dashboards:product", {}),
             ("product (YTD, one initiative)", "dashboards:product", {"initiative": initiative}),
             (

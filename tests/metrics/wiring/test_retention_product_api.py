@@ -1,6 +1,8 @@
 """The subscriptions, cohorts, CS ROI and initiative ROI endpoints: permission, token scope,
 parameters, snapshots, query bounds and the OpenAPI schema."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -14,6 +16,7 @@ pytestmark = pytest.mark.django_db
 
 ENDPOINTS = (
     ("metrics-subscriptions", "subscriptions"),
+    ("metrics-subscription-customers", "subscription_customers"),
     ("metrics-cohorts", "cohorts"),
     ("metrics-cs-roi", "cs_roi"),
     ("metrics-initiative-roi", "initiative_roi"),
@@ -89,6 +92,10 @@ def test_figures_through_the_api(api, data):
     smb = api.get(reverse("metrics-subscriptions"), {**MARCH, "segment": "SMB"}).json()
     assert smb["params"]["segment"] == "SMB"
     assert smb["result"]["months"][0]["ending_mrr"] == "120.00"
+    movers = api.get(reverse("metrics-subscription-customers"), MARCH).json()["result"]
+    (march,) = movers["months"]
+    new_mrr = subscriptions["months"][0]["new_mrr"]
+    assert sum(Decimal(c["amount"]) for c in march["customers"]["new"]) == Decimal(new_mrr)
     cs = api.get(reverse("metrics-cs-roi"), MARCH).json()["result"]
     assert cs["total"]["roi"] == "1.0800000000"
     initiatives = api.get(reverse("metrics-initiative-roi"), MARCH).json()["result"]
@@ -101,7 +108,7 @@ def test_documented_in_the_openapi_schema(api):
     response = api.get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     schema = response.json()
-    for path in ("subscriptions", "cohorts", "cs-roi", "initiative-roi"):
+    for path in ("subscriptions", "subscription-customers", "cohorts", "cs-roi", "initiative-roi"):
         operation = schema["paths"][f"/api/v1/metrics/{path}/"]["get"]
         assert operation["tags"] == ["metrics"]
         assert {p["name"] for p in operation["parameters"]} >= {"start", "end"}

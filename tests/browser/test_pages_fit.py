@@ -48,7 +48,7 @@ CHECK = r"""
 async () => {
   // Charts follow a resize on the next frames (ResizeObserver): let them settle.
   await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
-  await new Promise((done) => setTimeout(done, 100));
+  if (document.querySelector('canvas')) await new Promise((done) => setTimeout(done, 100));
   const failures = [];
   if (!document.body) return failures;
   const doc = document.documentElement;

@@ -20,7 +20,6 @@ the database, and CI walks it once, on the embedded default.
 
 import datetime as dt
 import re
-import time
 from decimal import Decimal
 
 import pytest
@@ -257,7 +256,6 @@ def test_every_page_fits_at_every_width_for_every_login(page, live_server, demo_
         pytest.skip("the page walk runs on the embedded default (SQLite) only")
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
     failures: list[str] = []
     walked: set[tuple] = set()  # what was checked already (see ``key`` below)
     shown = 0  # failures already screenshotted
@@ -321,6 +319,4 @@ def test_every_page_fits_at_every_width_for_every_login(page, live_server, demo_
                     )
                 shown = len(failures)
             page.set_viewport_size({"width": 1440, "height": 900})
-            print(f"{time.monotonic() - started:6.1f}s {username} {path}", flush=True)
-    print(f"walked {len(walked)} pages x {len(WIDTHS)} widths in {time.monotonic() - started:.0f}s")
     assert not failures, f"{len(failures)} layout failures:\n" + "\n".join(failures)

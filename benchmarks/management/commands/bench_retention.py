@@ -47,8 +47,15 @@ BATCH = 5_000
 TARGET_P95_MS, TARGET_QUERIES, TARGET_RECOMPUTE_S = 300, 15, 10.0
 
 
-def cents(value: float) -> Decimal:
-    return Decimal(round(value * 100)) / 100
+def amount_between(rng: random.Random, low: int, high: int) -> Decimal:
+    """A random amount of money from ``low`` to ``high``, in whole cents (exact decimals)."""
+    return Decimal(rng.randint(low * 100, high * 100)) / 100
+
+
+def scaled(amount: Decimal, rng: random.Random, low_percent: int, high_percent: int) -> Decimal:
+    """``amount`` times a random whole percentage, rounded to the cent."""
+    factor = Decimal(rng.randint(low_percent, high_percent)) / 100
+    return (amount * factor).quantize(Decimal("0.01"))
 
 
 class Command(bench_dashboards.Command):
@@ -159,7 +166,7 @@ class Command(bench_dashboards.Command):
             events = []
             for customer in customers:
                 low, high = SEGMENTS[customer.segment]
-                mrr, active = cents(rng.uniform(low, high)), True
+                mrr, active = amount_between(rng, low, high), True
                 month = month_of(customer.acquired_on)
                 events.append(self._event(source, customer, customer.acquired_on, "new", mrr))
                 while (month := add_months(month, 1)) <= months[-1]:
@@ -170,11 +177,11 @@ class Command(bench_dashboards.Command):
                     elif not active:
                         if roll >= 0.10:
                             continue
-                        kind, mrr, active = "reactivation", cents(rng.uniform(low, high)), True
+                        kind, mrr, active = "reactivation", amount_between(rng, low, high), True
                     elif roll < 0.55:
-                        kind, mrr = "expansion", cents(float(mrr) * rng.uniform(1.01, 1.10))
+                        kind, mrr = "expansion", scaled(mrr, rng, 101, 110)
                     else:
-                        kind, mrr = "contraction", cents(float(mrr) * rng.uniform(0.92, 0.99))
+                        kind, mrr = "contraction", scaled(mrr, rng, 92, 99)
                     events.append(self._event(source, customer, day, kind, mrr))
             make(m.SubscriptionEvent, events)
 
@@ -189,7 +196,7 @@ class Command(bench_dashboards.Command):
                                 cs,
                                 month,
                                 j,
-                                rng.uniform(800, 5_000),
+                                amount_between(rng, 800, 5_000),
                                 f"CS {segment}",
                             )
                         )
@@ -202,7 +209,7 @@ class Command(bench_dashboards.Command):
                                 dept,
                                 month,
                                 j,
-                                rng.uniform(2_000, 9_000),
+                                amount_between(rng, 2_000, 9_000),
                                 "payroll",
                             )
                         )
@@ -247,7 +254,7 @@ class Command(bench_dashboards.Command):
                                 initiative,
                                 day,
                                 "other",
-                                cents(rng.uniform(100, 3_000)),
+                                amount_between(rng, 100, 3_000),
                                 f"{ext}-o",
                             )
                         )
@@ -258,7 +265,7 @@ class Command(bench_dashboards.Command):
                                 initiative,
                                 day,
                                 "gl",
-                                cents(rng.uniform(500, 6_000)),
+                                amount_between(rng, 500, 6_000),
                                 f"{ext}-g",
                             )
                         )
@@ -269,7 +276,7 @@ class Command(bench_dashboards.Command):
                             eng,
                             month,
                             100 + k,
-                            rng.uniform(1_000, 8_000),
+                            amount_between(rng, 1_000, 8_000),
                             "contractor",
                             ext=f"{ext}-gl",
                         )
@@ -286,7 +293,7 @@ class Command(bench_dashboards.Command):
                                     initiative_external_id=initiative.external_id,
                                     date=day,
                                     kind=kind,
-                                    amount=cents(rng.uniform(200, 6_000)),
+                                    amount=amount_between(rng, 200, 6_000),
                                     currency_id="USD",
                                 )
                             )
@@ -327,7 +334,7 @@ class Command(bench_dashboards.Command):
             department=dept,
             department_external_id=dept.external_id,
             posting_date=month + dt.timedelta(days=j % 27),
-            amount=cents(amount),
+            amount=amount,
             currency_id="USD",
             description=f"{dept.name} {text}",
         )

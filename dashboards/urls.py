@@ -23,4 +23,6 @@ urlpatterns = [
     path("drill/retention-customers/", views.retention_customers, name="retention_customers"),
     path("product/", views.product_dashboard, name="product"),
     path("drill/initiative/", views.product_records, name="product_records"),
+    path("forecast/", views.forecast_dashboard, name="forecast"),
+    path("forecast/anomalies/dismiss/", views.anomaly_dismiss, name="forecast_dismiss"),
 ]

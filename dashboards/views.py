@@ -3,10 +3,21 @@
 Every view needs login and ``core.view_dashboards`` (403 otherwise), reads the period and
 filters from the URL (400 naming a bad value) and serves ``?table=<id>&format=csv|xlsx``
 exports of each of its tables (dashboards/page.py). The builders are in dashboards/pages/.
+The forecast page's form to dismiss a spend anomaly posts to :func:`anomaly_dismiss`.
 """
 
-from dashboards.page import dashboard_view
-from dashboards.pages import cac, drill, executive, marketing, product, retention, sales
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from dashboards.page import PERMISSION, dashboard_view
+from dashboards.pages import cac, drill, executive, forecast, marketing, product, retention, sales
+from metrics.anomalies import anomaly_dismiss as dismiss
+from metrics.anomalies import anomaly_get
 
 executive_dashboard = dashboard_view(
     executive.build,
@@ -88,3 +99,34 @@ retention_customers = dashboard_view(
     filters=("segment", "channel"),
     params=retention.DRILL_PARAMS,
 )
+
+forecast_dashboard = dashboard_view(
+    forecast.build,
+    template="dashboards/forecast.html",
+    title="Forecast",
+    filters=("department",),
+    params=forecast.PAGE_PARAMS,
+)
+
+
+@require_POST
+@permission_required(PERMISSION, raise_exception=True)
+@permission_required(forecast.DISMISS_PERMISSION, raise_exception=True)
+def anomaly_dismiss(request: HttpRequest) -> HttpResponse:
+    """Dismiss an open spend anomaly (``anomaly``: its id) with a ``reason`` (the forecast
+    page's form), then go back to ``next`` with a message."""
+    anomaly = anomaly_get(anomaly_id=request.POST.get("anomaly", ""))
+    if anomaly is None:
+        raise Http404("No such anomaly.")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = reverse("dashboards:forecast")
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        messages.error(request, f"Not dismissed: say why “{anomaly.label}” is no anomaly.")
+    elif anomaly.status != "open":
+        messages.info(request, f"“{anomaly.label}” was already dismissed.")
+    else:
+        dismiss(anomaly, user=request.user, reason=reason)
+        messages.success(request, f"Dismissed “{anomaly.label}”.")
+    return redirect(back)

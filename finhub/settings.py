@@ -429,6 +429,15 @@ FINHUB_RECOMPUTE_DEBOUNCE_SECONDS = env.int("FINHUB_RECOMPUTE_DEBOUNCE_SECONDS",
 # ... but a request never waits longer than this for its recompute (syncs and pushes arriving
 # closer together than the debounce window would otherwise postpone it forever).
 FINHUB_RECOMPUTE_MAX_WAIT_SECONDS = env.int("FINHUB_RECOMPUTE_MAX_WAIT_SECONDS", default=300)
+# Forecasts (#13): processes that fit and backtest the series in parallel. A Celery prefork
+# child cannot start processes, so there the forecast runs in the child itself (its pool
+# already spreads work over the cores); the command and the benchmark use this many.
+FINHUB_FORECAST_PROCESSES = env.int("FINHUB_FORECAST_PROCESSES", default=os.cpu_count() or 1)
+# Scenarios (#13): the account-code prefixes whose lines are headcount cost (payroll), which a
+# scenario's "headcount cost by department" driver scales. The default is the sandbox chart.
+FINHUB_HEADCOUNT_ACCOUNT_PREFIXES = env.list(
+    "FINHUB_HEADCOUNT_ACCOUNT_PREFIXES", default=["5100", "6100", "6200", "6300", "6400"]
+)
 # Connector syncs (#5): pause a connector after this many failed runs in a row; a running
 # run whose heartbeat is older than FINHUB_SYNC_STALE_SECONDS is abandoned by the reaper (it
 # is also the length of the per-connector lock lease); HTTP calls to a source are tried at

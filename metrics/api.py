@@ -18,6 +18,8 @@ from rest_framework.views import APIView
 from finhub.core.api import ErrorSerializer
 from finhub.core.permissions import has_perm
 from metrics import serializers as s
+from metrics.anomalies_api import AnomalyDismissView, AnomalyListView
+from metrics.forecast_api import ForecastAccuracyView, ForecastView
 from metrics.snapshots import Kind, snapshot_get_or_compute
 
 ON_DEMAND = (
@@ -204,4 +206,18 @@ urlpatterns = [
     path("metrics/cohorts/", CohortsView.as_view(), name="metrics-cohorts"),
     path("metrics/cs-roi/", CsRoiView.as_view(), name="metrics-cs-roi"),
     path("metrics/initiative-roi/", InitiativeRoiView.as_view(), name="metrics-initiative-roi"),
+    path("metrics/forecast/", ForecastView.as_view(), name="metrics-forecast"),
+    path(
+        "metrics/forecast/accuracy/",
+        ForecastAccuracyView.as_view(),
+        name="metrics-forecast-accuracy",
+    ),
+    path(
+        "metrics/forecast/anomalies/", AnomalyListView.as_view(), name="metrics-forecast-anomalies"
+    ),
+    path(
+        "metrics/forecast/anomalies/<int:pk>/dismiss/",
+        AnomalyDismissView.as_view(),
+        name="metrics-forecast-anomaly-dismiss",
+    ),
 ]

@@ -1,9 +1,14 @@
 """Stored results of the metrics engine: metrics/snapshots.py writes them, the API and the
 dashboards read them."""
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+
+from finhub.core.money import round_half_up
 
 
 class MetricSnapshot(models.Model):
@@ -29,6 +34,7 @@ class MetricSnapshot(models.Model):
         COHORTS = "cohorts", "Cohort retention"
         CS_ROI = "cs_roi", "Customer-success ROI"
         INITIATIVE_ROI = "initiative_roi", "Initiative ROI"
+        FORECAST = "forecast", "Forecast of actuals and budget variance"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     model = models.CharField(max_length=30, blank=True, default="")
@@ -83,3 +89,112 @@ class RecomputeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"recompute request #{self.generation}"
+
+
+class SpendAnomaly(models.Model):
+    """A day of campaign spend or a week of GL expense outside its expected band
+    (metrics/anomalies.py detects them; docs/metrics.md, "Spend anomalies").
+
+    Re-detection updates the figures of the same (kind, scope, period) in place and never its
+    status, so a dismissed anomaly stays dismissed; an open one no longer flagged is deleted.
+    Money is in the reporting currency (``currency``) at each line's date.
+    """
+
+    class Kind(models.TextChoices):
+        CAMPAIGN_SPEND = "campaign_spend", "Campaign spend (daily)"
+        GL_EXPENSE = "gl_expense", "GL expense (weekly)"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    #: Campaign: its external id; GL: "department code|account code".
+    scope_key = models.CharField(max_length=250)
+    label = models.CharField(max_length=500)
+    # Not indexed: the table holds flagged points only, so the lookups Django makes when a
+    # record is deleted (SET NULL) scan a few hundred rows at most.
+    campaign = models.ForeignKey(
+        "records.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    account = models.ForeignKey(
+        "records.Account",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    department = models.ForeignKey(
+        "records.Department",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    #: The day, or the week (Monday…Sunday).
+    period_start = models.DateField()
+    period_end = models.DateField()
+    actual = models.DecimalField(max_digits=18, decimal_places=2)
+    expected = models.DecimalField(max_digits=18, decimal_places=2)
+    low = models.DecimalField(max_digits=18, decimal_places=2)
+    high = models.DecimalField(max_digits=18, decimal_places=2)
+    #: actual - expected.
+    deviation = models.DecimalField(max_digits=18, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    #: Robust z-score of the residual (how many robust standard deviations off).
+    score = models.DecimalField(max_digits=18, decimal_places=2)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismiss_reason = models.TextField(blank=True)
+    detected_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-period_start", "kind", "label"]
+        verbose_name_plural = "spend anomalies"
+        constraints = [
+            # Re-detection upserts on this key (and so keeps the status).
+            models.UniqueConstraint(
+                fields=["kind", "scope_key", "period_start"], name="metrics_anomaly_scope_period"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")),
+                name="metrics_anomaly_period_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(low__lte=models.F("high")), name="metrics_anomaly_band_order"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["open", "dismissed"]), name="metrics_anomaly_status"
+            ),
+        ]
+        indexes = [
+            # The list (page, API, admin): WHERE status = … ORDER BY period_start DESC (the
+            # optional kind filter has two values: not worth a column here).
+            models.Index(fields=["status", "-period_start"], name="m_anomaly_status_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.label} {self.period_start}"
+
+    @property
+    def deviation_pct(self) -> Decimal | None:
+        """deviation / |expected| as a fraction (0.25 = 25%); None when expected is 0."""
+        if not self.expected:
+            return None
+        return round_half_up(Decimal(self.deviation) / abs(Decimal(self.expected)), 4)

@@ -125,6 +125,13 @@ def budget_params(
     return {**period_params(start=start, end=end), "group_by": group_by, "budget": budget}
 
 
+def forecast_params(*, fiscal_year: int, budget: int | None = None) -> dict:
+    """Canonical parameters of a forecast snapshot: the fiscal (calendar) year, and the budget
+    version compared (None: the year's current version)."""
+    start, end = dt.date(fiscal_year, 1, 1), dt.date(fiscal_year, 12, 31)
+    return {**period_params(start=start, end=end), "budget": budget}
+
+
 def params_dates(params: dict) -> tuple[dt.date, dt.date]:
     return dt.date.fromisoformat(params["start"]), dt.date.fromisoformat(params["end"])
 

@@ -23,7 +23,23 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from finhub.core.money import Converter, FxRates, MissingRate
@@ -913,3 +929,58 @@ def group_touchpoints(
             channel_name=F("channel__name"),
         )
     )
+
+
+# --- forecasts -------------------------------------------------------------------------------
+
+
+def gl_initial_load_days() -> dict[int, dt.date]:
+    """Per source, the (local) day it first stored GL lines: its initial load, a backfill
+    whose timestamps say nothing about when the figures were known (one query)."""
+    rows = m.GLLine.all_objects.values("source_id").annotate(first=Min("created_at")).order_by()
+    return {source: local_date(first) for source, first in rows.values_list("source_id", "first")}
+
+
+def ledger_totals_by_arrival(
+    *, start: dt.date, end: dt.date, initial_load: dict[int, dt.date]
+) -> list[tuple]:
+    """Σ GL amount per (department code and name, account code and name, account type,
+    currency, posting month, arrival month) in the period, the arrival month being the month
+    a line was stored when that is after its source's initial load day (else None: unknown).
+    Reporting-currency lines are grouped by posting month; the others by posting day, which
+    their conversion needs (two queries)."""
+    # Truncate outside the Case: inside it PostgreSQL's date_trunc result would arrive as a
+    # naive datetime (the Case's DateField does not convert it), outside it is a date.
+    arrival = TruncMonth(
+        Case(
+            *(
+                When(
+                    source_id=source,
+                    created_at__gte=period_bounds(day, day)[1],
+                    then=F("created_at"),
+                )
+                for source, day in initial_load.items()
+            ),
+            default=Value(None, output_field=DateTimeField()),
+            output_field=DateTimeField(),
+        ),
+        output_field=DateField(),
+    )
+    fields = (*BUDGET_GROUPINGS["department_account"], "account__type", "currency_id")
+    lines = m.GLLine.objects.filter(posting_date__gte=start, posting_date__lte=end).annotate(
+        arrival=arrival
+    )
+    reporting = reporting_currency()
+
+    def grouped(queryset: QuerySet, day: object) -> list[tuple]:
+        return list(
+            queryset.annotate(day=day)
+            .values(*fields, "day", "arrival")
+            .annotate(total=Sum("amount"))
+            .order_by()
+            .values_list(*fields, "day", "arrival", "total")
+        )
+
+    return grouped(
+        lines.filter(currency_id=reporting), TruncMonth("posting_date", output_field=DateField())
+    ) + grouped(lines.exclude(currency_id=reporting), F("posting_date"))

@@ -36,6 +36,7 @@ from metrics.snapshots import Kind, period_snapshots_store, snapshot_compute
 __all__ = [
     "MetricsError",
     "latest_complete_month",
+    "measurement_push",
     "metrics_compute_all",
     "metrics_recompute_after_sync",
     "metrics_recompute_claim",
@@ -87,14 +88,14 @@ def metrics_compute_all(
             ),
             ("sales_finance_consistency", to_number(consistency), "auto:metrics.sales"),
         ):
-            if _measure(key, value, source, note):
+            if measurement_push(key, value, source, note):
                 pushed.append(key)
         if unit_economics is not None:
             # The last complete month's (docs/metrics.md, "Scorecard unit economics").
             month_note = f"month {unit_economics['month'][:7]}"
             for key, field in SCORECARD_METRICS:
                 value = to_number(unit_economics.get(field))
-                if _measure(key, value, "auto:metrics.cac", month_note):
+                if measurement_push(key, value, "auto:metrics.cac", month_note):
                     pushed.append(key)
         pushed += coverage_improvements_push()
     return {
@@ -238,7 +239,7 @@ def coverage_improvements_push(*, today: dt.date | None = None) -> list[str]:
         value = improvement_pp(Decimal(coverage), baseline)
         note = f"month {month.start:%Y-%m}: coverage {Decimal(coverage):.2f}% - baseline"
         note += f" {baseline:.2f}%" if baseline is not None else " (none)"
-        if _measure(key, value, f"auto:metrics.{kind}", note):
+        if measurement_push(key, value, f"auto:metrics.{kind}", note):
             pushed.append(key)
     return pushed
 
@@ -248,7 +249,7 @@ def latest_complete_month(months: list[dict], today: dt.date | None = None) -> d
     return last_complete_month(months, today or timezone.localdate())
 
 
-def _measure(metric_key: str, value: Decimal | int | None, source: str, note: str) -> bool:
+def measurement_push(metric_key: str, value: Decimal | int | None, source: str, note: str) -> bool:
     """Push a success-metric measurement to the roadmap scorecard (skipped when undefined)."""
     from roadmap.services import MeasurementError, measurement_record
 

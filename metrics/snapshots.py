@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -84,6 +85,7 @@ FRESHNESS_SOURCES: dict[str, tuple[type, ...]] = {
     Kind.SUBSCRIPTION_CUSTOMERS: (m.SubscriptionEvent, m.Customer, m.FxRate),
     Kind.COHORTS: (m.SubscriptionEvent, m.Customer, m.FxRate),
     Kind.CS_ROI: (m.SubscriptionEvent, m.Customer, m.GLLine, m.Department, m.FxRate),
+    Kind.FORECAST: (m.GLLine, m.BudgetLine, m.Budget, m.Account, m.Department, m.FxRate),
     Kind.INITIATIVE_ROI: (
         m.Initiative,
         m.InitiativeCost,
@@ -147,6 +149,17 @@ def _subscription_customers_compute(params: dict) -> dict:
     )
 
 
+def _forecast_compute(params: dict) -> dict:
+    from metrics.reports.forecast import forecast_report  # statsmodels: imported when used
+
+    start, _end = params_dates(params)
+    return forecast_report(
+        fiscal_year=start.year,
+        budget=params.get("budget"),
+        processes=settings.FINHUB_FORECAST_PROCESSES,
+    )
+
+
 def _period_compute(report: Callable[..., dict]) -> Callable[[dict], dict]:
     def compute(params: dict) -> dict:
         start, end = params_dates(params)
@@ -169,6 +182,9 @@ COMPUTERS: dict[str, Callable[[dict], dict]] = {
     Kind.COHORTS: _period_compute(cohorts_report),
     Kind.CS_ROI: _period_compute(cs_roi_report),
     Kind.INITIATIVE_ROI: _period_compute(initiative_roi_report),
+    # Computed by the forecast task (metrics.forecasts), never on a page view: fitting and
+    # backtesting every series takes seconds to a minute.
+    Kind.FORECAST: _forecast_compute,
 }
 
 

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from metrics.anomalies import anomalies_detect
+from metrics.forecasts import forecasts_refresh
 from metrics.services import metrics_compute_all, metrics_recompute_claim
 from metrics.snapshots import snapshots_warm
 
@@ -22,7 +24,28 @@ def compute_metrics(connector_id: int | None = None, generation: int | None = No
         return {"skipped": f"request {generation} superseded by a later one"}
     summary = metrics_compute_all()
     warmed = snapshots_warm()
+    # Forecasts and anomalies come after the metrics (another worker may take them): the
+    # forecast recomputes only when the ledger or budgets changed or a month closed since the
+    # stored one; detection upserts, so a repeat run changes nothing.
+    compute_forecasts.delay()
+    detect_spend_anomalies.delay()
     return {
         **{key: str(value) for key, value in summary.items()},
         "dashboard_snapshots": str(warmed["snapshots"]),
     }
+
+
+# Same delivery guarantees as compute_metrics: a lost run is redelivered, a stale one dropped.
+@shared_task(acks_late=True, expires=6 * 3600)
+def compute_forecasts(force: bool = False) -> dict:
+    """Recompute the current fiscal year's forecast and backtest when outdated (or ``force``)
+    and push the prediction accuracy to the scorecard."""
+    return {key: str(value) for key, value in forecasts_refresh(force=force).items()}
+
+
+# Same delivery guarantees as compute_metrics; detecting twice is harmless (an upsert).
+@shared_task(acks_late=True, expires=6 * 3600)
+def detect_spend_anomalies() -> dict:
+    """Score daily campaign spend and weekly GL expense and store the anomalies (dismissed
+    ones stay dismissed)."""
+    return anomalies_detect()

@@ -32,6 +32,7 @@ from dashboards.tables import (
 )
 from finhub.core.calendar import month_period, months_ending
 from metrics import selectors
+from metrics.forecasts import forecast_snapshot
 from metrics.params import DEPARTMENT_ACCOUNT, default_attribution_model
 from metrics.reports.budget import (
     PROFIT,
@@ -210,6 +211,7 @@ def build(dash: DashboardRequest) -> Page:
         account_rows = by_account.result.get("rows", [])
     account_table = _account_variances(dash, account_rows, has_budget, no_budget, budgets_url)
     outturn = _outturn(dash, now, current, has_budget, no_budget, budgets_url, fiscal_year)
+    _predicted_outturn(outturn, forecast_snapshot(fiscal_year=fiscal_year), department)
     channel_chart = _channel_revenue(dash, attribution)
     unit = _unit_economics(dash, cac)
     for table in (summary, dept_table, account_table, outturn, unit):
@@ -551,6 +553,90 @@ def _outturn(dash, now: Figures, snapshot, has_budget, no_budget, budgets_url, f
             classes={"difference": css, "difference_pct": css},
         )
     return table
+
+
+NO_RANGE = "Intervals do not add up: the forecast stores no range for this total"
+
+
+def predicted_outturns(result: dict, department) -> dict[str, tuple]:
+    """Measure key -> (predicted outturn, 80% low, 80% high) from a stored forecast: the
+    company's account-type and operating-income totals, or the department's account-type
+    totals. Totals the forecast does not store (total expenses; a department's operating
+    income) add the predicted outturns and have no range."""
+    groups = result.get("groups", [])
+    if department is None:
+        by_type = {g["key"]: g for g in groups if g["level"] == "account_type"}
+    else:
+        by_type = {
+            g["account_type"]: g
+            for g in groups
+            if g["level"] == "department"
+            and (
+                g.get("department") == department.code
+                if department.code
+                else g.get("department_label") == department.label
+            )
+        }
+    out: dict[str, tuple] = {}
+    for kind in PNL_TYPES:
+        group = by_type.get(kind)
+        out[kind] = (
+            (_dec(group["predicted_outturn"]), group["outturn_lower80"], group["outturn_upper80"])
+            if group
+            else (Decimal(0), None, None)  # no series of that type: nothing budgeted or spent
+        )
+    expenses = out[COST_OF_SALES][0] + out[EXPENSE][0]
+    out["expenses"] = (expenses, None, None)
+    company = next(
+        (g for g in groups if g["level"] == "company" and g["key"] == "operating_income"), None
+    )
+    if department is None and company is not None:
+        out["operating"] = (
+            _dec(company["predicted_outturn"]),
+            company["outturn_lower80"],
+            company["outturn_upper80"],
+        )
+    else:
+        out["operating"] = (out[REVENUE][0] - expenses, None, None)
+    return out
+
+
+def _predicted_outturn(table: Table, snapshot, department) -> None:
+    """Add the stored forecast's predicted outturn and its 80% range to the outturn table
+    ("—" with a note when none is stored)."""
+    table.columns += [
+        Column("predicted", "Predicted outturn", MONEY),
+        Column("predicted_low", "Predicted 80% low", MONEY),
+        Column("predicted_high", "Predicted 80% high", MONEY),
+    ]
+    if not table.rows:
+        return  # no budget for the year (January before it is loaded): nothing to compare
+    if snapshot is None:
+        table.note += (
+            " Predicted outturn: no forecast is stored for this fiscal year yet; forecasts are "
+            "computed nightly and after a sync changes the ledger or budgets."
+        )
+        for row in table.rows:
+            row.titles.update(
+                dict.fromkeys(
+                    ("predicted", "predicted_low", "predicted_high"),
+                    "No forecast stored for this fiscal year yet",
+                )
+            )
+        return
+    origin = snapshot.result.get("origin")
+    made = month_period(dt.date.fromisoformat(origin)).label if origin else "the last closed month"
+    table.note += (
+        f" Predicted outturn = actuals of the closed months + the forecast of the others, made "
+        f"at the end of {made}; the 80% range holds it with 80% probability "
+        '(docs/metrics.md, "Forecasts and prediction accuracy").'
+    )
+    predicted = predicted_outturns(snapshot.result, department)
+    for row, (key, _label, _type) in zip(table.rows, MEASURES[:5], strict=True):
+        value, low, high = predicted[key]
+        row.values.update({"predicted": value, "predicted_low": low, "predicted_high": high})
+        if low is None:
+            row.titles.update({"predicted_low": NO_RANGE, "predicted_high": NO_RANGE})
 
 
 def _closed_through_label(snapshot) -> str:

@@ -12,6 +12,7 @@ NAVIGATION = [
     ("CAC", "dashboards:cac", "core.view_dashboards"),
     ("Retention", "dashboards:retention", "core.view_dashboards"),
     ("Product ROI", "dashboards:product", "core.view_dashboards"),
+    ("Forecast", "dashboards:forecast", "core.view_dashboards"),
     ("Connectors", "connectors:health", "connectors.view_syncrun"),
 ]
 

@@ -21,7 +21,8 @@ class RoleSpec:
 ROLES: dict[str, RoleSpec] = {
     FINANCE_VIEWER: RoleSpec(
         view_apps=("records", "metrics", "roadmap", "connectors"),
-        extra=("core.view_dashboards",),
+        # Finance triages spend anomalies: dismissing one is its only change.
+        extra=("core.view_dashboards", "metrics.change_spendanomaly"),
     ),
     PROJECT_MANAGER: RoleSpec(
         view_apps=("records", "metrics", "connectors"),

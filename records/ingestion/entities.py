@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db.models import Q
 
 from finhub.core.money import CENT
 from records import models as m
@@ -198,10 +199,17 @@ def _budget_batch_clean(*, source: Connector, rows: list[Row]) -> dict[int, Fiel
                 ]
             current.setdefault(row["fiscal_year"], pos)
     if rows:
-        taken = m.Budget.objects.filter(
-            source=source, fiscal_year__in={r["fiscal_year"] for r in rows}
-        ).values_list("fiscal_year", "version", "external_id")
-        owner = {(fy, v): ext for fy, v, ext in taken}
+        # The same query finds whether the source holds FinHub's scenarios (refused below).
+        taken = list(
+            m.Budget.objects.filter(source=source)
+            .filter(
+                Q(fiscal_year__in={r["fiscal_year"] for r in rows}) | Q(kind=m.Budget.Kind.SCENARIO)
+            )
+            .values_list("fiscal_year", "version", "external_id", "kind")
+        )
+        owner = {(fy, v): ext for fy, v, ext, _kind in taken}
+        if any(kind == m.Budget.Kind.SCENARIO for *_, kind in taken):
+            return {pos: {"non_field_errors": [SCENARIOS_REFUSED]} for pos in range(len(rows))}
         for pos, row in enumerate(rows):
             other = owner.get((row["fiscal_year"], row["version"]))
             if other is not None and other != row["external_id"]:
@@ -210,6 +218,20 @@ def _budget_batch_clean(*, source: Connector, rows: list[Row]) -> dict[int, Fiel
                     f"as budget {other!r}."
                 ]
     return errors
+
+
+SCENARIOS_REFUSED = (
+    "This source holds FinHub's budget scenarios; they are changed in FinHub (Admin > Budgets, "
+    "scenario drivers), never through ingestion."
+)
+
+
+def _budget_lines_batch_clean(*, source: Connector, rows: list[Row]) -> dict[int, FieldErrors]:
+    """Scenario lines are computed by FinHub from their drivers: a source that holds
+    scenarios takes no budget lines (one query)."""
+    if rows and m.Budget.all_objects.filter(source=source, kind=m.Budget.Kind.SCENARIO).exists():
+        return {pos: {"non_field_errors": [SCENARIOS_REFUSED]} for pos in range(len(rows))}
+    return {}
 
 
 def _budget_before_write(*, source: Connector, rows: list[Row]) -> None:
@@ -352,6 +374,7 @@ _SPECS = [
         ),
         "Budget lines per account x department x month.",
         clean=_month_first_day,
+        batch_clean=_budget_lines_batch_clean,
     ),
     EntitySpec(
         "channels",

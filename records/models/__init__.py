@@ -1,6 +1,6 @@
 """The canonical financial data model, one module per domain."""
 
-from .budgets import Budget, BudgetLine
+from .budgets import Budget, BudgetLine, ScenarioDriver
 from .finance import Account, Currency, Department, FxRate, GLLine, Invoice
 from .ingestion import IngestBatch, RejectedRecord
 from .marketing import Campaign, CampaignSpend, Channel, Contact, Touchpoint
@@ -31,6 +31,7 @@ __all__ = [
     "RejectedRecord",
     "SalesRep",
     "SalesTeam",
+    "ScenarioDriver",
     "SubscriptionEvent",
     "Touchpoint",
 ]

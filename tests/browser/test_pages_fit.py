@@ -193,6 +193,24 @@ def _scorecard_history(programme) -> None:
             )
 
 
+def is_form_action(path: str) -> bool:
+    """A view answering GET with 405 (``require_POST``, checked before the login) is an
+    action a form posts to, not a page; Chromium shows no response to walk."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    match = resolve(path)
+    request = RequestFactory().get(path)
+    request.user = AnonymousUser()
+    try:
+        return match.func(request, *match.args, **match.kwargs).status_code == 405
+    except (PermissionDenied, Http404):
+        return False  # a page that refuses the anonymous request
+
+
 def site_pages() -> list[str]:
     """Paths of the URL conf's pages that take no argument (API, probes, admin excluded)."""
     found = []
@@ -206,7 +224,7 @@ def site_pages() -> list[str]:
                 path = prefix + route
                 if re.search(r"[<(\[^$\\]", path) or path.startswith(NOT_PAGES):
                     continue
-                if ("/" + path).startswith(DRILL):
+                if ("/" + path).startswith(DRILL) or is_form_action("/" + path):
                     continue
                 found.append("/" + path)
 

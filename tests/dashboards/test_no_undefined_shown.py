@@ -15,6 +15,7 @@ PAGES = [
     "/dashboards/drill/deals/",
     "/dashboards/retention/",
     "/dashboards/product/",
+    "/dashboards/forecast/",
 ]
 PERIODS = [{}, {"period": "month", "month": "2026-01"}, {"period": "quarter", "quarter": "2026-Q1"}]
 

@@ -25,6 +25,7 @@ PAGES = {
     "/dashboards/drill/gl-lines/": ["gl_lines"],
     "/dashboards/retention/": ["mrr_movements", "cs_roi_segments"],
     "/dashboards/product/": ["initiatives", "cumulative"],
+    "/dashboards/forecast/": ["outturn_company", "outturn_departments", "anomalies"],
 }
 CASES = [(url, None, None) for url in PAGES] + [
     (url, table, fmt)

@@ -51,26 +51,53 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=float, default=1.0, help="1 = ~1M GL lines.")
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--requests", type=int, default=30, help="GETs per page.")
+        self.rows_arguments(parser)
+        parser.add_argument("--no-warm", action="store_true", help="Skip the snapshot warm-up.")
+
+    # --- shared with the commands built on this one ------------------------------------------
+
+    @staticmethod
+    def rows_arguments(parser) -> None:
         parser.add_argument("--keep", action="store_true", help="Keep the generated rows.")
         parser.add_argument(
             "--reuse", action="store_true", help="Reuse the rows an earlier --keep run left."
         )
-        parser.add_argument("--no-warm", action="store_true", help="Skip the snapshot warm-up.")
 
-    def handle(self, *args, **opts):
+    def source_prepared(self, name: str, *, reuse: bool, generate) -> Connector:
+        """Say which database and whether DEBUG distorts the times, then the connector of the
+        generated rows: an earlier run's when ``reuse``, else fresh from ``generate()``."""
         self.stdout.write(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
         if settings.DEBUG:
             self.stdout.write(
                 "WARNING: DEBUG is on (query logging, debug templates): run with DEBUG=0 for "
                 "representative times"
             )
-        source = Connector.objects.filter(name=SOURCE_NAME).first()
-        if source is not None and not opts["reuse"]:
+        source = Connector.objects.filter(name=name).first()
+        if source is not None and not reuse:
             self.stdout.write("deleting the rows of an earlier run")
             self._delete(source)
             source = None
-        if source is None:
-            source = self._generate(opts["scale"], opts["seed"])
+        return source if source is not None else generate()
+
+    def pages_resolved(self, pages: list[tuple[str, str, dict]]) -> list[tuple[str, str, dict]]:
+        """(label, URL name, query) → (label, path, query without None values); a page this
+        checkout does not have is skipped and said."""
+        out = []
+        for label, name, query in pages:
+            try:
+                url = reverse(name)
+            except NoReverseMatch:
+                self.stdout.write(f"  (skipped {label}: no page named {name})")
+                continue
+            out.append((label, url, {k: v for k, v in query.items() if v is not None}))
+        return out
+
+    def handle(self, *args, **opts):
+        source = self.source_prepared(
+            SOURCE_NAME,
+            reuse=opts["reuse"],
+            generate=lambda: self._generate(opts["scale"], opts["seed"]),
+        )
         counts = {
             "GL lines": m.GLLine.objects.count(),
             "touchpoints": m.Touchpoint.objects.count(),
@@ -139,15 +166,7 @@ class Command(BaseCommand):
             ("sales (YTD)", "dashboards:sales", {}),
             ("sales (YTD, team)", "dashboards:sales", {"team": team}),
         ]
-        out = []
-        for label, name, query in pages:
-            try:
-                url = reverse(name)
-            except NoReverseMatch:
-                self.stdout.write(f"  (skipped {label}: no page named {name})")
-                continue
-            out.append((label, url, {k: v for k, v in query.items() if v is not None}))
-        return out
+        return self.pages_resolved(pages)
 
     def _bench(self, requests: int) -> None:
         user, _ = get_user_model().objects.get_or_create(

@@ -26,9 +26,7 @@ import random
 import time
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from benchmarks.management.commands import bench_dashboards
@@ -67,22 +65,14 @@ class Command(bench_dashboards.Command):
         )
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--requests", type=int, default=30, help="GETs per page.")
-        parser.add_argument("--keep", action="store_true", help="Keep the generated rows.")
-        parser.add_argument(
-            "--reuse", action="store_true", help="Reuse the rows an earlier --keep run left."
-        )
+        self.rows_arguments(parser)
 
     def handle(self, *args, **opts):
-        self.stdout.write(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
-        if settings.DEBUG:
-            self.stdout.write("WARNING: DEBUG is on: run with DEBUG=0 for representative times")
-        source = Connector.objects.filter(name=SOURCE_NAME).first()
-        if source is not None and not opts["reuse"]:
-            self.stdout.write("deleting the rows of an earlier run")
-            self._delete(source)
-            source = None
-        if source is None:
-            source = self._generate_retention(opts["scale"], opts["seed"])
+        source = self.source_prepared(
+            SOURCE_NAME,
+            reuse=opts["reuse"],
+            generate=lambda: self._generate_retention(opts["scale"], opts["seed"]),
+        )
         counts = {
             "customers": m.Customer.objects.count(),
             "subscription events": m.SubscriptionEvent.objects.count(),
@@ -404,12 +394,4 @@ class Command(bench_dashboards.Command):
                 {"initiative": initiative, "from": "product"},
             ),
         ]
-        out = []
-        for label, name, query in pages:
-            try:
-                url = reverse(name)
-            except NoReverseMatch:
-                self.stdout.write(f"  (skipped {label}: no page named {name})")
-                continue
-            out.append((label, url, {k: v for k, v in query.items() if v is not None}))
-        return out
+        return self.pages_resolved(pages)

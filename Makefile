@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 ASSETS := static/vendor/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test schemathesis lint imports typecheck format migrate demo worker beat web sandbox check-deploy clean lock bench-ingest bench-metrics bench-dashboards bench-retention bench-forecast
+.PHONY: help install run test schemathesis lint imports typecheck format migrate demo worker beat web sandbox check-deploy clean lock bench-ingest bench-metrics bench-dashboards bench-retention bench-forecast bench-alerts
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ bench-retention: migrate ## Retention + product ROI pages p95/queries and report
 
 bench-forecast: migrate ## Forecast + backtest of 500 series x 36 months (<= 60 s) and forecast page/API p95 (SCALE=1 PROCESSES=2; PostgreSQL)
 	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py bench_forecast --scale $${SCALE:-1} --requests $${REQUESTS:-30} --processes $${PROCESSES:-2}
+
+bench-alerts: migrate ## One beat tick evaluating 1,000 alert rule instances (<= 5 s; SCALE=1 TICKS=5; PostgreSQL)
+	$(BIN)/python manage.py bench_alerts --scale $${SCALE:-1} --ticks $${TICKS:-5}
 
 check-deploy: install ## Django's deployment checks with production settings
 	DJANGO_ENV=production SECRET_KEY=$${SECRET_KEY:-$$(python3 -c 'import secrets;print(secrets.token_urlsafe(50))')} ALLOWED_HOSTS=$${ALLOWED_HOSTS:-example.com} FINHUB_ENCRYPTION_KEY=$${FINHUB_ENCRYPTION_KEY:-$$($(BIN)/python -c 'from cryptography.fernet import Fernet;print(Fernet.generate_key().decode())')} $(BIN)/python manage.py check --deploy --fail-level WARNING

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "dashboards",
     "roadmap",
     "overview",
+    "alerts",
     "benchmarks",
 ]
 
@@ -110,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "finhub.core.context_processors.navigation",
+                "alerts.context_processors.alerts_bell",
             ],
         },
     },
@@ -437,6 +439,14 @@ FINHUB_FORECAST_PROCESSES = env.int("FINHUB_FORECAST_PROCESSES", default=os.cpu_
 # scenario's "headcount cost by department" driver scales. The default is the sandbox chart.
 FINHUB_HEADCOUNT_ACCOUNT_PREFIXES = env.list(
     "FINHUB_HEADCOUNT_ACCOUNT_PREFIXES", default=["5100", "6100", "6200", "6300", "6400"]
+)
+# Mail (alert notifications): EMAIL_URL like smtp+tls://user:password@host:587 (a secret:
+# from the environment only); the default prints mails in the worker's log.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="FinHub <finhub@localhost>")
+# Alerts (#14): where links in notifications point (a mail is read outside the site).
+FINHUB_BASE_URL = env.str(
+    "FINHUB_BASE_URL", default=f"http://127.0.0.1:{os.environ.get('FINHUB_PORT', '8000')}"
 )
 # Connector syncs (#5): pause a connector after this many failed runs in a row; a running
 # run whose heartbeat is older than FINHUB_SYNC_STALE_SECONDS is abandoned by the reaper (it

@@ -14,6 +14,7 @@ NAVIGATION = [
     ("Product ROI", "dashboards:product", "core.view_dashboards"),
     ("Forecast", "dashboards:forecast", "core.view_dashboards"),
     ("Connectors", "connectors:health", "connectors.view_syncrun"),
+    ("Alerts", "alerts:list", "alerts.view_alertinstance"),
 ]
 
 

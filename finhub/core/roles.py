@@ -20,18 +20,34 @@ class RoleSpec:
 
 ROLES: dict[str, RoleSpec] = {
     FINANCE_VIEWER: RoleSpec(
-        view_apps=("records", "metrics", "roadmap", "connectors"),
-        # Finance triages spend anomalies: dismissing one is its only change.
-        extra=("core.view_dashboards", "metrics.change_spendanomaly"),
+        view_apps=("records", "metrics", "roadmap", "connectors", "alerts"),
+        # Finance triages spend anomalies (dismissing one) and owns alerts: acknowledging
+        # one, recording the decision taken, silencing its notifications, resolving it.
+        extra=(
+            "core.view_dashboards",
+            "metrics.change_spendanomaly",
+            "alerts.add_acknowledgement",
+            "alerts.change_acknowledgement",
+            "alerts.add_silence",
+            "alerts.change_alertinstance",
+        ),
     ),
     PROJECT_MANAGER: RoleSpec(
-        view_apps=("records", "metrics", "connectors"),
+        view_apps=("records", "metrics", "connectors", "alerts"),
         manage_apps=("roadmap",),
         extra=("core.view_dashboards",),
     ),
     INTEGRATION_ADMIN: RoleSpec(
-        view_apps=("records", "metrics", "roadmap"),
+        view_apps=("records", "metrics", "roadmap", "alerts"),
         manage_apps=("connectors", "django_celery_beat"),
-        extra=("core.view_dashboards",),
+        # Configures alerting: the rules, where notifications go, and silences.
+        extra=(
+            "core.view_dashboards",
+            *(
+                f"alerts.{action}_{model}"
+                for model in ("alertrule", "notificationchannel", "silence")
+                for action in ("add", "change", "delete")
+            ),
+        ),
     ),
 }

@@ -3,8 +3,9 @@
 One test walks, for each demo login (superuser, finance viewer, project manager,
 integration admin), every page it may open: the site's pages found in the URL conf (so a
 page added later is walked without touching this file), the drill-downs linked from the
-dashboards, and in the admin every registered model's changelist and change form (an
-existing object's, else the add form). At each width a script in the page checks that
+dashboards, one alert's page linked from the Alerts page, and in the admin every registered
+model's changelist and change form (an existing object's, else the add form). At each
+width a script in the page checks that
 
 * the page itself is not wider than the window (wide tables scroll inside their own box);
 * no element sticks out of its container: its right edge stays within its parent (unless
@@ -172,7 +173,49 @@ def demo_data(settings):
     programme_preparation_done(programme=loaded.programme, user=users["pm"])
     demo_connectors_ensure(base_url="http://127.0.0.1:9/sandbox")
     _scorecard_history(loaded.programme)
+    _alerts_firing()
     return [name for name, _role, _full in DEMO_USERS]
+
+
+def _alerts_firing() -> None:
+    """A firing alert with its history and a pending one: the Alerts page and an alert's
+    page (reached from the list) have rows, a chart and a timeline to lay out."""
+    from django.utils import timezone
+
+    from alerts.models import AlertTransition
+    from tests.alerts.factories import AlertInstanceFactory, AlertRuleFactory
+
+    now = timezone.now()
+    rule = AlertRuleFactory(
+        name="Predicted overrun of a department's full-year budget (walk)",
+        metric="predicted_overrun_pct",
+        comparator="gt",
+        threshold=Decimal("5"),
+        recovery_threshold=Decimal("3"),
+        severity="critical",
+    )
+    firing = AlertInstanceFactory(
+        rule=rule,
+        scope_key="MKT",
+        scope_label="Marketing and demand generation",
+        state="firing",
+        value=Decimal("7.25"),
+        fired_at=now,
+        samples=[
+            [(now - dt.timedelta(minutes=5 * (24 - i))).isoformat(), str(Decimal("3.5") + i)]
+            for i in range(24)
+        ],
+    )
+    AlertTransition.objects.create(
+        instance=firing,
+        from_state="pending",
+        to_state="firing",
+        value=Decimal("7.25"),
+        tick=now,
+        at=now,
+        note="Breached for 2 evaluations in a row",
+    )
+    AlertInstanceFactory(rule=rule, scope_key="OPS", scope_label="Operations", state="pending")
 
 
 def _scorecard_history(programme) -> None:
@@ -312,6 +355,13 @@ def test_every_page_fits_at_every_width_for_every_login(page, live_server, demo_
             if "text/html" not in response.headers.get("content-type", ""):
                 continue  # a download linked as a drill-down
             walked.add(key)
+            # One alert's page, linked from the Alerts page.
+            for href in page.eval_on_selector_all(
+                "main a[href^='/alerts/']", "links => links.map(a => a.getAttribute('href'))"
+            ):
+                if re.fullmatch(r"/alerts/\d+/", href):
+                    queue.append((href, None))
+                    break
             # One drill-down of each kind linked from the page.
             for href in page.eval_on_selector_all(
                 f"main a[href^='{DRILL}']", "links => links.map(a => a.getAttribute('href'))"

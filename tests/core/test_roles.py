@@ -24,11 +24,36 @@ def test_migrations_create_the_three_role_groups():
 
 
 @pytest.mark.django_db
-def test_finance_viewer_reads_dashboards_and_changes_only_anomaly_dismissals():
+def test_finance_viewer_reads_dashboards_and_changes_only_anomalies_and_alert_triage():
     perms = codenames(roles.FINANCE_VIEWER)
-    assert "core.view_dashboards" in perms
+    assert {"core.view_dashboards", "alerts.view_alertinstance", "alerts.view_alertrule"} <= perms
     writes = {code for code in perms if not code.split(".")[1].startswith("view_")}
-    assert writes == {"metrics.change_spendanomaly"}
+    assert writes == {
+        "metrics.change_spendanomaly",
+        "alerts.add_acknowledgement",
+        "alerts.change_acknowledgement",
+        "alerts.add_silence",
+        "alerts.change_alertinstance",
+    }
+
+
+@pytest.mark.django_db
+def test_project_manager_views_alerts_and_changes_none():
+    perms = codenames(roles.PROJECT_MANAGER)
+    assert "alerts.view_alertinstance" in perms
+    assert not {code for code in perms if code.startswith("alerts.") and ".view_" not in code}
+
+
+@pytest.mark.django_db
+def test_integration_admin_manages_alert_rules_channels_and_silences():
+    perms = codenames(roles.INTEGRATION_ADMIN)
+    alert_writes = {code for code in perms if code.startswith("alerts.") and ".view_" not in code}
+    assert alert_writes == {
+        f"alerts.{action}_{model}"
+        for model in ("alertrule", "notificationchannel", "silence")
+        for action in ("add", "change", "delete")
+    }
+    assert "alerts.view_alertinstance" in perms
 
 
 @pytest.mark.django_db

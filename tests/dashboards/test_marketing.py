@@ -323,10 +323,12 @@ def test_anonymous_is_sent_to_login(client):
     assert_login_needed(client, URL)
 
 
-# session, user, permissions (2), channel and campaign options, snapshots.
-PAGE_QUERIES = 7
-# session, user, permissions (2), the ROI snapshot, page count, page rows, other tab count.
-DRILL_QUERIES = 8
+# session, user, permissions (2), channel and campaign options, snapshots, the header's
+# alert bell (firing count).
+PAGE_QUERIES = 8
+# session, user, permissions (2), the ROI snapshot, page count, page rows, other tab count,
+# the alert bell.
+DRILL_QUERIES = 9
 
 
 @pytest.mark.parametrize("n", [1, 5])

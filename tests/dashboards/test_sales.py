@@ -232,13 +232,14 @@ def test_anonymous_is_sent_to_login(client):
     assert_login_needed(client, URL)
 
 
-# session, user, permissions (2), team options, the sales snapshot, rep ids.
-PAGE_QUERIES = 7
+# session, user, permissions (2), team options, the sales snapshot, rep ids, the header's
+# alert bell (firing count).
+PAGE_QUERIES = 8
 # + the team's sales report, computed live: FX rates, outcomes, won deals, quotas, pipeline,
 # the ERP revenue of its won deals (its own consistency check), team name.
 TEAM_QUERIES = PAGE_QUERIES + 7
-# session, user, permissions (2), team options, count, rows.
-DRILL_QUERIES = 7
+# session, user, permissions (2), team options, count, rows, the alert bell.
+DRILL_QUERIES = 8
 
 
 def bigger(data, n: int) -> None:

@@ -1,0 +1,1 @@
+"""Pure alerting logic: state transitions, grouping, silence matching (no Django)."""

@@ -1,0 +1,30 @@
+"""Faster financial decision-making (METRICS.md §10): how much sooner than the baseline a
+firing alert gets a decision. Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Iterable
+from decimal import Decimal
+
+_HOUR = Decimal(3600)
+
+
+def hours_between(start: dt.datetime, end: dt.datetime) -> Decimal:
+    """Hours from ``start`` to ``end`` (exact to the microsecond, as a Decimal)."""
+    delta = end - start
+    seconds = Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds) / 10**6
+    return seconds / _HOUR
+
+
+def decision_speed_percent(
+    hours: Iterable[Decimal], *, baseline_hours: Decimal | None
+) -> tuple[Decimal, Decimal] | None:
+    """``(1 - median(hours) / baseline) * 100`` and the median; None without decisions or
+    without a positive baseline. Negative when decisions are slower than the baseline."""
+    values = sorted(hours)
+    if not values or baseline_hours is None or baseline_hours <= 0:
+        return None
+    median = Decimal(statistics.median(values))
+    return (1 - median / baseline_hours) * 100, median

@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone as django_timezone
 
+from alerts.evaluation import instance_labels as evaluation_labels
 from tests.factories import UserFactory
 
 
@@ -23,18 +24,8 @@ class AlertRuleFactory(factory.django.DjangoModelFactory):
 
 
 def instance_labels(instance) -> dict:
-    """The labels evaluation gives an instance (see the alerts contract)."""
-    rule = instance.rule
-    return {
-        **rule.labels,
-        "alertname": rule.name,
-        "rule": str(rule.pk),
-        "severity": rule.severity,
-        "metric": rule.metric,
-        "scope": rule.scope,
-        "scope_key": instance.scope_key,
-        "item": instance.scope_label,
-    }
+    """The labels evaluation gives an instance."""
+    return evaluation_labels(instance.rule, instance)
 
 
 class AlertInstanceFactory(factory.django.DjangoModelFactory):

@@ -102,12 +102,20 @@ class AlertRuleAdmin(HistoryAdmin):
         "severity_badge",
         "enabled",
         "builtin",
+        "last_error",
     ]
     list_filter = ["enabled", "severity", "metric", "scope", BuiltinFilter]
     list_filter_submit = True
     search_fields = ["name", "description"]
     filter_horizontal = ["recipient_groups", "recipient_users", "channels"]
-    readonly_fields = ["builtin_key", "next_evaluation_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "builtin_key",
+        "next_evaluation_at",
+        "last_error",
+        "last_error_at",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["name", "description", "enabled", "builtin_key"]}),
         (
@@ -134,6 +142,8 @@ class AlertRuleAdmin(HistoryAdmin):
                     "no_data_action",
                     "error_action",
                     "next_evaluation_at",
+                    "last_error",
+                    "last_error_at",
                 ]
             },
         ),

@@ -201,10 +201,17 @@ def rules_evaluate(*, now: dt.datetime | None = None) -> dict:
             continue
         try:
             evaluated, changes = _evaluate(rule, tick=tick)
-        except Exception:
+        except Exception as error:
+            # One broken rule must not stop the others; its writes rolled back (atomic), the
+            # failure is logged with its traceback and kept on the rule for the admin.
             logger.exception("alert rule %s failed at tick %s", rule.pk, tick.isoformat())
+            AlertRule.objects.filter(pk=rule.pk).update(
+                last_error=f"{type(error).__name__}: {error}"[:500], last_error_at=now
+            )
             failed += 1
             continue
+        if rule.last_error:
+            AlertRule.objects.filter(pk=rule.pk).update(last_error="", last_error_at=None)
         rules += 1
         instances += len(evaluated)
         transitions += len(changes)

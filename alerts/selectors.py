@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from alerts.models import (
@@ -96,6 +96,17 @@ class HistoryFilters:
     metric: str = ""
     since: dt.date | None = None
     until: dt.date | None = None
+
+
+def alerting_summary() -> tuple[int, int, dt.datetime | None]:
+    """(enabled rules, enabled rules with an enabled channel, latest evaluation time) for the
+    rollout evidence "automated alerts are configured" (three cheap queries)."""
+    enabled = AlertRule.objects.filter(enabled=True)
+    notifying = enabled.filter(channels__enabled=True).distinct().count()
+    latest = AlertInstance.objects.filter(rule__enabled=True).aggregate(
+        at=Max("last_evaluated_at")
+    )["at"]
+    return enabled.count(), notifying, latest
 
 
 def _day_start(day: dt.date) -> dt.datetime:

@@ -1,10 +1,11 @@
 """The facts the roadmap's evidence checks read, gathered from the apps' public reads.
 
 ``roadmap/evidence.py`` holds the checks (plain Python over :class:`EvidenceFacts`); this
-module feeds them — the connectors FinHub pulls from (``connectors.selectors``) and the
-newest stored metrics report of each kind that holds figures (``metrics`` snapshots) — and
-hands the facts to ``roadmap.services``, which stores the answers. The roadmap itself
-depends on none of the apps it observes. A fixed number of queries whatever the data.
+module feeds them — the connectors FinHub pulls from (``connectors.selectors``), the newest
+stored metrics report of each kind that holds figures (``metrics`` snapshots), the alert
+rules and their evaluations (``alerts.selectors``) — and hands the facts to
+``roadmap.services``, which stores the answers. The roadmap itself depends on none of the
+apps it observes. A fixed number of queries whatever the data.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 
+from alerts.selectors import alerting_summary
 from connectors.selectors import source_freshness
 from metrics.models import MetricSnapshot
-from roadmap.evidence import EvidenceFacts, ReportFact, SourceFact
+from roadmap.evidence import AlertingFact, EvidenceFacts, ReportFact, SourceFact
 from roadmap.services import EvidenceRefresh, checklist_evidence_refresh
 
 Kind = MetricSnapshot.Kind
@@ -105,7 +107,13 @@ def evidence_facts(*, now: dt.datetime | None = None) -> EvidenceFacts:
         )
         for source in source_freshness(now)
     )
-    return EvidenceFacts(checked_at=now, sources=sources, reports=report_facts())
+    enabled, notifying, evaluated = alerting_summary()
+    alerting = AlertingFact(
+        enabled_rules=enabled,
+        notifying_rules=notifying,
+        last_evaluated_at=timezone.localtime(evaluated) if evaluated else None,
+    )
+    return EvidenceFacts(checked_at=now, sources=sources, reports=report_facts(), alerting=alerting)
 
 
 def roadmap_evidence_refresh() -> EvidenceRefresh:

@@ -45,6 +45,16 @@ class ReportFact:
 
 
 @dataclass(frozen=True)
+class AlertingFact:
+    """The enabled alert rules, how many of them notify through an enabled channel, and
+    when a rule was last evaluated (local time; None: never)."""
+
+    enabled_rules: int
+    notifying_rules: int
+    last_evaluated_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class EvidenceFacts:
     """What the checks read. ``reports`` maps a report kind (the metrics snapshot kind) to
     its newest stored report with figures; a kind without one is absent."""
@@ -52,6 +62,7 @@ class EvidenceFacts:
     checked_at: dt.datetime
     sources: tuple[SourceFact, ...] = ()
     reports: dict[str, ReportFact] = field(default_factory=dict)
+    alerting: AlertingFact | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,36 @@ def report_has_figures(kind: str, what: str, page: str, page_label: str) -> Chec
     return Check(f"report_has_figures:{kind}", f"The {page_label} shows {what}", run)
 
 
+ALERTS_PAGE = "alerts:list"
+
+
+def _alerts_configured(facts: EvidenceFacts) -> Evidence:
+    """Verified when enabled rules are being evaluated and at least one notifies someone."""
+    alerting = facts.alerting
+    if alerting is None or not alerting.enabled_rules:
+        return Evidence(MISSING, "No alert rule is enabled.", ALERTS_PAGE)
+    rules = f"{alerting.enabled_rules} alert rule(s) enabled"
+    if alerting.last_evaluated_at is None:
+        return Evidence(
+            MISSING,
+            f"{rules}, none evaluated yet: Celery beat evaluates them every minute.",
+            ALERTS_PAGE,
+        )
+    evaluated = f"last evaluated {_when(alerting.last_evaluated_at)}"
+    if not alerting.notifying_rules:
+        return Evidence(
+            MISSING,
+            f"{rules} ({evaluated}), but none notifies anyone: give a rule an enabled "
+            "channel in Admin > Alert rules.",
+            ALERTS_PAGE,
+        )
+    return Evidence(
+        VERIFIED,
+        f"{rules}, {alerting.notifying_rules} notifying through a channel; {evaluated}.",
+        ALERTS_PAGE,
+    )
+
+
 def not_checkable(key: str, label: str, why: str) -> Check:
     """A deliverable FinHub cannot observe (yet): it stays unverified, with the reason."""
     return Check(key, label, lambda facts: Evidence(UNAVAILABLE, why))
@@ -147,12 +188,7 @@ _CHECKS = (
     report_has_figures(
         "initiative_roi", "initiative ROI", "dashboards:product", "Product ROI dashboard"
     ),
-    not_checkable(
-        "alerts_configured",
-        "Automated alerts are configured",
-        "FinHub has no alerting yet, so it cannot see alerts: tick this item by hand with a "
-        "link to where the alerts are configured.",
-    ),
+    Check("alerts_configured", "Automated alerts are configured", _alerts_configured),
     not_checkable(
         "tests_passing",
         "The integration tests pass",

@@ -1,5 +1,5 @@
-"""Faster financial decision-making (METRICS.md §10): how much sooner than the baseline a
-firing alert gets a decision. Pure."""
+"""Faster financial decision-making (docs/alerts.md, "Acknowledgements and decisions"): how
+much sooner than the baseline a firing alert gets a decision. Pure."""
 
 from __future__ import annotations
 

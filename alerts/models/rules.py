@@ -132,6 +132,10 @@ class AlertRule(models.Model):
         "alerts.NotificationChannel", blank=True, related_name="rules"
     )
     next_evaluation_at = models.DateTimeField(default=timezone.now)
+    # The last evaluation that failed outside the source read (a bug, a database error): shown
+    # in the admin until an evaluation succeeds, so it is not only in the worker's log.
+    last_error = models.CharField(max_length=500, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

@@ -268,6 +268,15 @@ def test_a_failing_rule_does_not_stop_the_others(monkeypatch):
     monkeypatch.setattr("alerts.evaluation._evaluate", flaky)
     summary = rules_evaluate(now=T0)
     assert (summary["rules_evaluated"], summary["rules_failed"]) == ("1", "1")
+    broken = AlertRule.objects.get(name="A broken one")
+    assert (broken.last_error, broken.last_error_at) == ("RuntimeError: bug", T0)
+    assert AlertRule.objects.get(name="B fine").last_error == ""
+
+    # Fixed: the next successful evaluation clears the error.
+    monkeypatch.setattr("alerts.evaluation._evaluate", real)
+    rules_evaluate(now=T0 + dt.timedelta(hours=1))
+    broken.refresh_from_db()
+    assert (broken.last_error, broken.last_error_at) == ("", None)
 
 
 @pytest.mark.django_db

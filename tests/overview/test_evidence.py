@@ -93,11 +93,11 @@ def test_facts_name_the_sources_and_the_reports_with_figures():
 def test_facts_take_a_fixed_number_of_queries(django_assert_num_queries):
     all_reports_with_figures()
     PullConnectorFactory(kind="erp", last_success_at=timezone.now())
-    with django_assert_num_queries(8):  # connectors + one per report kind
+    with django_assert_num_queries(11):  # connectors + one per report kind + 3 for alerting
         evidence_facts()
     all_reports_with_figures()
     PullConnectorFactory(kind="crm", last_success_at=timezone.now())
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(11):
         evidence_facts()
 
 
@@ -141,9 +141,12 @@ def test_the_demo_programme_reads_as_in_progress_once_the_first_syncs_ran():
     board = governance_dashboard()
     assert board.attention == []
     phase1, phase2, phase3, phase4 = board.phases
-    # Phase 3: product ROI and customer-success metrics verified; analytics and alerts not.
+    # Phase 3: product ROI and customer-success metrics verified; analytics and alerts not
+    # (the built-in alert rules are enabled, but not evaluated yet and notify nobody).
     assert (phase1.percent, phase2.percent, phase3.percent, phase4.percent) == (100, 100, 50, 0)
-    assert ChecklistItem.objects.get(key="p3-automated-alerts").evidence_state == "unavailable"
+    alerts = ChecklistItem.objects.get(key="p3-automated-alerts")
+    assert alerts.evidence_state == "missing"
+    assert "none evaluated yet" in alerts.evidence_summary
 
     # Loading again changes nothing: no second preparation, no owner moved.
     call_command("load_demo")

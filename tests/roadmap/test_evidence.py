@@ -3,6 +3,7 @@ hand-made facts, the set-based refresh that stores their answers, and how the pr
 names them."""
 
 import datetime
+from dataclasses import replace
 
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +15,7 @@ from roadmap.evidence import (
     MISSING,
     UNAVAILABLE,
     VERIFIED,
+    AlertingFact,
     EvidenceFacts,
     ReportFact,
     SourceFact,
@@ -73,9 +75,27 @@ def test_a_dashboard_whose_figures_exist_verifies_the_item():
     assert missing.state == MISSING and missing.link == "dashboards:executive"
 
 
+def test_alerts_are_configured_once_rules_are_evaluated_and_one_notifies():
+    at = datetime.datetime(2026, 11, 27, 9, 30)
+
+    def alerts(enabled, notifying, evaluated):
+        given = facts()
+        given = replace(given, alerting=AlertingFact(enabled, notifying, evaluated))
+        return evidence_for("alerts_configured", given)
+
+    assert evidence_for("alerts_configured", facts()).summary == "No alert rule is enabled."
+    assert alerts(0, 0, None).state == MISSING
+    assert "none evaluated yet" in alerts(7, 1, None).summary
+    silent = alerts(7, 0, at)
+    assert silent.state == MISSING and "none notifies anyone" in silent.summary
+    done = alerts(7, 2, at)
+    assert (done.state, done.link) == (VERIFIED, "alerts:list")
+    assert done.summary == (
+        "7 alert rule(s) enabled, 2 notifying through a channel; last evaluated 27 Nov 2026 09:30."
+    )
+
+
 def test_what_finhub_cannot_see_stays_unverified_with_the_reason():
-    alerts = evidence_for("alerts_configured", facts(SYNCED, budget_variance=BUDGET))
-    assert alerts.state == UNAVAILABLE and "no alerting" in alerts.summary
     assert evidence_for("tests_passing", facts()).state == UNAVAILABLE
     assert evidence_for("no_such_check", facts()).state == UNAVAILABLE
 
@@ -126,8 +146,10 @@ def test_refresh_stores_each_answer_with_a_link(programme):
     assert erp.evidence_checked_at == NOW and erp.evidence_verified_since == NOW
     crm = ChecklistItem.objects.get(key="p2-marketing-integrations")
     assert (crm.evidence_state, crm.evidence_verified_since) == ("missing", None)
-    alerts = ChecklistItem.objects.get(key="p3-automated-alerts")
-    assert alerts.evidence_state == "unavailable" and alerts.evidence_link == ""
+    alerts = ChecklistItem.objects.get(key="p3-automated-alerts")  # no alerting facts given
+    assert alerts.evidence_state == "missing" and alerts.evidence_link == reverse("alerts:list")
+    tests = ChecklistItem.objects.get(key="p4-integration-tests")
+    assert tests.evidence_state == "unavailable" and tests.evidence_link == ""
     manual = ChecklistItem.objects.get(key="pre-identify-systems")
     assert (manual.evidence_state, manual.evidence_checked_at) == ("", None)
 
@@ -208,7 +230,7 @@ def test_the_dashboard_lists_the_evidence_with_its_link(client, programme, finan
     assert 'id="evidence-table"' in body
     assert 'data-key="p1-erp-api-connection" data-evidence="verified"' in body
     assert f'<a href="{reverse("connectors:health")}">See the evidence</a>' in body
-    assert 'data-key="p3-automated-alerts" data-evidence="unavailable"' in body
+    assert 'data-key="p4-integration-tests" data-evidence="unavailable"' in body
 
 
 def test_the_admin_shows_the_evidence_and_checks_it_on_demand(client, programme, project_manager):

@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 ASSETS := static/vendor/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test schemathesis lint imports typecheck format migrate demo worker beat web sandbox check-deploy clean lock bench-ingest bench-metrics bench-dashboards bench-retention bench-forecast bench-alerts
+.PHONY: help system-deps install run test schemathesis lint imports typecheck format migrate demo worker beat web sandbox check-deploy clean lock bench-ingest bench-metrics bench-dashboards bench-retention bench-forecast bench-alerts bench-reports
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -24,7 +24,18 @@ $(ASSETS): package.json package-lock.json
 	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.umd.min.js
 	touch $@
 
-install: $(INSTALLED) $(ASSETS) ## Create the virtualenv and install Python and front-end dependencies
+# WeasyPrint (report PDFs) needs Pango and HarfBuzz, and the PDFs use DejaVu fonts: Debian
+# packages, installed only when missing (so a machine that has them needs no root).
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+
+system-deps: ## Install the Debian libraries the report PDFs need, when missing (apt-get)
+	@if dpkg-query -W -f='$${Status}\n' $(PDF_PACKAGES) 2>/dev/null | grep -qv '^install ok installed$$' \
+	    || ! dpkg-query -W $(PDF_PACKAGES) >/dev/null 2>&1; then \
+	  echo "Installing $(PDF_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; \
+	fi
+
+install: system-deps $(INSTALLED) $(ASSETS) ## Create the virtualenv and install Python and front-end dependencies
 
 migrate: install ## Apply database migrations
 	$(BIN)/python manage.py migrate --noinput
@@ -90,6 +101,9 @@ bench-forecast: migrate ## Forecast + backtest of 500 series x 36 months (<= 60 
 
 bench-alerts: migrate ## One beat tick evaluating 1,000 alert rule instances (<= 5 s; SCALE=1 TICKS=5; PostgreSQL)
 	$(BIN)/python manage.py bench_alerts --scale $${SCALE:-1} --ticks $${TICKS:-5}
+
+bench-reports: migrate ## Build + render the 10-report pack to PDF and XLSX at 1M GL lines/touchpoints (<= 20 s; SCALE=1; PostgreSQL)
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py bench_reports --scale $${SCALE:-1}
 
 check-deploy: install ## Django's deployment checks with production settings
 	DJANGO_ENV=production SECRET_KEY=$${SECRET_KEY:-$$(python3 -c 'import secrets;print(secrets.token_urlsafe(50))')} ALLOWED_HOSTS=$${ALLOWED_HOSTS:-example.com} FINHUB_ENCRYPTION_KEY=$${FINHUB_ENCRYPTION_KEY:-$$($(BIN)/python -c 'from cryptography.fernet import Fernet;print(Fernet.generate_key().decode())')} $(BIN)/python manage.py check --deploy --fail-level WARNING

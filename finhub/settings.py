@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "roadmap",
     "overview",
     "alerts",
+    "reports",
+    "closing",
     "benchmarks",
 ]
 
@@ -371,6 +373,9 @@ LOGGING = {
         # request detail, shown only with LOG_LEVEL=DEBUG. Failures and retries are logged
         # by connectors.sync.http at INFO and above.
         "httpx": {"level": "DEBUG" if LOG_LEVEL.upper() == "DEBUG" else "WARNING"},
+        # WeasyPrint logs each step of every report PDF it lays out at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -465,3 +470,42 @@ FINHUB_SANDBOX_URL = env.str(
     "FINHUB_SANDBOX_URL",
     default=f"http://127.0.0.1:{env.int('FINHUB_SANDBOX_PORT', default=8765)}",
 )
+
+# --- Reports ----------------------------------------------------------------------------
+# Every generated report file (downloads, packs, scheduled and close deliveries) is archived
+# through the "reports" storage: a local folder by default; in production any Django storage
+# backend, e.g. an S3-compatible bucket with django-storages (docs/reports.md, "Storage"):
+# FINHUB_REPORTS_STORAGE_BACKEND=storages.backends.s3.S3Storage and
+# FINHUB_REPORTS_STORAGE_OPTIONS='{"bucket_name": "finhub-reports", "endpoint_url": "..."}'
+# (credentials from the backend's own environment variables, never from these options).
+STORAGES = {
+    # Production's setting above, else Django's defaults (what an unset STORAGES means).
+    **(
+        STORAGES  # set above when IS_PRODUCTION
+        if IS_PRODUCTION
+        else {
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    ),
+    "reports": {
+        "BACKEND": env.str(
+            "FINHUB_REPORTS_STORAGE_BACKEND",
+            default="django.core.files.storage.FileSystemStorage",
+        ),
+        "OPTIONS": env.json(
+            "FINHUB_REPORTS_STORAGE_OPTIONS",
+            default={"location": str(VAR_DIR / "reports"), "directory_permissions_mode": 0o750},
+        ),
+    },
+}
+# Archived report files (and their delivery log) are deleted this many days after they were
+# generated (reports.tasks.archive_prune, daily).
+FINHUB_REPORT_RETENTION_DAYS = env.int("FINHUB_REPORT_RETENTION_DAYS", default=400)
+if FINHUB_REPORT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("FINHUB_REPORT_RETENTION_DAYS must be at least 1 day")
+# A report pack schedule with the "link" method mails signed download links valid this many
+# hours unless the schedule says otherwise.
+FINHUB_REPORT_LINK_HOURS = env.int("FINHUB_REPORT_LINK_HOURS", default=72)
+if FINHUB_REPORT_LINK_HOURS < 1:
+    raise ImproperlyConfigured("FINHUB_REPORT_LINK_HOURS must be at least 1 hour")

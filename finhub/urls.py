@@ -27,7 +27,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("alerts/", include("alerts.urls")),
+    path("close/", include("closing.urls")),
     path("connectors/", include("connectors.urls")),
     path("dashboards/", include("dashboards.urls")),
+    path("reports/", include("reports.urls")),
     path("roadmap/", include("roadmap.urls")),
 ]

@@ -16,9 +16,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts.selectors import alerting_summary
+from closing.selectors import close_automation_latest
 from connectors.selectors import source_freshness
 from metrics.models import MetricSnapshot
-from roadmap.evidence import AlertingFact, EvidenceFacts, ReportFact, SourceFact
+from reports.definitions import REPORTS
+from reports.selectors import delivery_summary
+from roadmap.evidence import (
+    AlertingFact,
+    CloseFact,
+    EvidenceFacts,
+    ReportFact,
+    ReportingFact,
+    SourceFact,
+)
 from roadmap.services import EvidenceRefresh, checklist_evidence_refresh
 
 Kind = MetricSnapshot.Kind
@@ -113,7 +123,38 @@ def evidence_facts(*, now: dt.datetime | None = None) -> EvidenceFacts:
         notifying_rules=notifying,
         last_evaluated_at=timezone.localtime(evaluated) if evaluated else None,
     )
-    return EvidenceFacts(checked_at=now, sources=sources, reports=report_facts(), alerting=alerting)
+    return EvidenceFacts(
+        checked_at=now,
+        sources=sources,
+        reports=report_facts(),
+        alerting=alerting,
+        close=_close_fact(),
+        reporting=_reporting_fact(),
+    )
+
+
+def _local(moment: dt.datetime | None) -> dt.datetime | None:
+    return timezone.localtime(moment) if moment else None
+
+
+def _close_fact() -> CloseFact | None:
+    latest = close_automation_latest()
+    if latest is None:
+        return None
+    close, automated = latest
+    return CloseFact(
+        month=f"{close.month:%Y-%m}",
+        automated_tasks=automated,
+        pack_delivered_at=_local(close.pack_delivered_at),
+        locked_at=_local(close.locked_at),
+    )
+
+
+def _reporting_fact() -> ReportingFact:
+    deliveries, last = delivery_summary()
+    return ReportingFact(
+        deliveries=deliveries, last_delivered_at=_local(last), report_definitions=len(REPORTS)
+    )
 
 
 def roadmap_evidence_refresh() -> EvidenceRefresh:

@@ -531,3 +531,61 @@ class RejectedRecordAdmin(ModelAdmin):
             rejected_ids=list(queryset.values_list("pk", flat=True)), actor=self._actor(request)
         )
         messages.info(request, f"{count} dismissed.")
+
+
+# --- period locks: read-only here; locked and unlocked from the close page (audited) -----------
+
+
+class ReadOnlyAdmin(ModelAdmin):
+    """Audit data written by services only: nothing is added, changed or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(m.PeriodLock)
+class PeriodLockAdmin(ReadOnlyAdmin):
+    """The locked months (a month is unlocked with a reason from the close page)."""
+
+    list_display = ("month", "locked_at", "locked_by", "reason")
+    date_hierarchy = "month"
+    list_select_related = ("locked_by",)
+
+
+@admin.register(m.PeriodLockEvent)
+class PeriodLockEventAdmin(ReadOnlyAdmin):
+    """Who locked and unlocked which month, when and why."""
+
+    list_display = ("at", "month", "action", "by", "reason")
+    list_filter = ("action", "month")
+    date_hierarchy = "at"
+    list_select_related = ("by",)
+
+
+@admin.register(m.PostCloseAdjustment)
+class PostCloseAdjustmentAdmin(ReadOnlyAdmin):
+    """Changes to records of locked months: stored as usual, flagged here."""
+
+    list_display = (
+        "recorded_at",
+        "month",
+        "entity",
+        "external_id",
+        "outcome",
+        "via",
+        "source",
+        "user",
+        "batch_id",
+        "summary",
+    )
+    list_filter = ("month", "entity", "via", "outcome", "source")
+    search_fields = ("external_id", "summary")
+    date_hierarchy = "recorded_at"
+    list_select_related = ("source", "user")
+    show_full_result_count = False

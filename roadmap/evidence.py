@@ -55,6 +55,28 @@ class AlertingFact:
 
 
 @dataclass(frozen=True)
+class CloseFact:
+    """The newest month-end close whose automated tasks all ran: its month ("2026-10"), how
+    many automated tasks it ran, when its report pack was delivered and when the period was
+    locked (local time; None: not yet)."""
+
+    month: str
+    automated_tasks: int
+    pack_delivered_at: dt.datetime | None
+    locked_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ReportingFact:
+    """Report packs delivered by e-mail (by a schedule or a close), the newest delivery
+    (local time; None: never) and how many report definitions FinHub offers."""
+
+    deliveries: int
+    last_delivered_at: dt.datetime | None
+    report_definitions: int
+
+
+@dataclass(frozen=True)
 class EvidenceFacts:
     """What the checks read. ``reports`` maps a report kind (the metrics snapshot kind) to
     its newest stored report with figures; a kind without one is absent."""
@@ -63,6 +85,8 @@ class EvidenceFacts:
     sources: tuple[SourceFact, ...] = ()
     reports: dict[str, ReportFact] = field(default_factory=dict)
     alerting: AlertingFact | None = None
+    close: CloseFact | None = None
+    reporting: ReportingFact | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +183,52 @@ def _alerts_configured(facts: EvidenceFacts) -> Evidence:
     )
 
 
+CLOSE_PAGE = "closing:list"
+REPORTS_PAGE = "reports:index"
+
+
+def _close_automated(facts: EvidenceFacts) -> Evidence:
+    """Verified when a month-end close ran its automated tasks through to the delivered
+    pack and the locked period."""
+    close = facts.close
+    if close is None:
+        return Evidence(
+            MISSING,
+            "No month-end close has run its automated tasks yet: open one on the Close page.",
+            CLOSE_PAGE,
+        )
+    if close.pack_delivered_at is None or close.locked_at is None:
+        return Evidence(
+            MISSING,
+            f"The {close.month} close ran {close.automated_tasks} automated task(s) but has "
+            "not delivered its pack and locked the period yet.",
+            CLOSE_PAGE,
+        )
+    return Evidence(
+        VERIFIED,
+        f"The {close.month} close ran {close.automated_tasks} automated tasks; pack delivered "
+        f"{_when(close.pack_delivered_at)}, period locked {_when(close.locked_at)}.",
+        CLOSE_PAGE,
+    )
+
+
+def _reports_delivered(facts: EvidenceFacts) -> Evidence:
+    """Verified when report packs have been delivered to their recipients."""
+    reporting = facts.reporting
+    if reporting is None or not reporting.deliveries or reporting.last_delivered_at is None:
+        return Evidence(
+            MISSING,
+            "No report pack has been delivered yet: give a pack a schedule, or run a close.",
+            REPORTS_PAGE,
+        )
+    return Evidence(
+        VERIFIED,
+        f"{reporting.report_definitions} reports; {reporting.deliveries} pack delivery(ies), "
+        f"the last {_when(reporting.last_delivered_at)}.",
+        REPORTS_PAGE,
+    )
+
+
 def not_checkable(key: str, label: str, why: str) -> Check:
     """A deliverable FinHub cannot observe (yet): it stays unverified, with the reason."""
     return Check(key, label, lambda facts: Evidence(UNAVAILABLE, why))
@@ -189,6 +259,8 @@ _CHECKS = (
         "initiative_roi", "initiative ROI", "dashboards:product", "Product ROI dashboard"
     ),
     Check("alerts_configured", "Automated alerts are configured", _alerts_configured),
+    Check("close_automated", "A month-end close ran its automated tasks", _close_automated),
+    Check("reports_delivered", "Report packs are delivered", _reports_delivered),
     not_checkable(
         "tests_passing",
         "The integration tests pass",

@@ -244,9 +244,16 @@ PHASES: tuple[PhaseSpec, ...] = (
             ),
         ),
         deliverables=(
-            DeliverableSpec("p4-processes-automated", "Financial processes automated"),
             DeliverableSpec(
-                "p4-reporting-suite", "Comprehensive reporting suite deployed", FINANCE
+                "p4-processes-automated",
+                "Financial processes automated",
+                evidence_check="close_automated",
+            ),
+            DeliverableSpec(
+                "p4-reporting-suite",
+                "Comprehensive reporting suite deployed",
+                FINANCE,
+                "reports_delivered",
             ),
             DeliverableSpec(
                 "p4-performance-optimization", "Performance optimization complete", INTEGRATION

@@ -1,21 +1,15 @@
 """Faster financial decision-making (docs/alerts.md, "Acknowledgements and decisions"): how
-much sooner than the baseline a firing alert gets a decision. Pure."""
+much sooner than the baseline a firing alert gets a decision. Pure; the duration arithmetic
+is shared with the close's reporting time (finhub/core/durations.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import statistics
 from collections.abc import Iterable
 from decimal import Decimal
 
-_HOUR = Decimal(3600)
+from finhub.core.durations import hours_between, reduction_percent
 
-
-def hours_between(start: dt.datetime, end: dt.datetime) -> Decimal:
-    """Hours from ``start`` to ``end`` (exact to the microsecond, as a Decimal)."""
-    delta = end - start
-    seconds = Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds) / 10**6
-    return seconds / _HOUR
+__all__ = ["decision_speed_percent", "hours_between"]
 
 
 def decision_speed_percent(
@@ -23,8 +17,4 @@ def decision_speed_percent(
 ) -> tuple[Decimal, Decimal] | None:
     """``(1 - median(hours) / baseline) * 100`` and the median; None without decisions or
     without a positive baseline. Negative when decisions are slower than the baseline."""
-    values = sorted(hours)
-    if not values or baseline_hours is None or baseline_hours <= 0:
-        return None
-    median = Decimal(statistics.median(values))
-    return (1 - median / baseline_hours) * 100, median
+    return reduction_percent(hours, baseline_hours=baseline_hours)

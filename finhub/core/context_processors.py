@@ -13,6 +13,8 @@ NAVIGATION = [
     ("Retention", "dashboards:retention", "core.view_dashboards"),
     ("Product ROI", "dashboards:product", "core.view_dashboards"),
     ("Forecast", "dashboards:forecast", "core.view_dashboards"),
+    ("Reports", "reports:index", "core.view_dashboards"),
+    ("Close", "closing:list", "closing.view_close"),
     ("Connectors", "connectors:health", "connectors.view_syncrun"),
     ("Alerts", "alerts:list", "alerts.view_alertinstance"),
 ]

@@ -20,7 +20,7 @@ class RoleSpec:
 
 ROLES: dict[str, RoleSpec] = {
     FINANCE_VIEWER: RoleSpec(
-        view_apps=("records", "metrics", "roadmap", "connectors", "alerts"),
+        view_apps=("records", "metrics", "roadmap", "connectors", "alerts", "reports", "closing"),
         # Finance triages spend anomalies (dismissing one) and owns alerts: acknowledging
         # one, recording the decision taken, silencing its notifications, resolving it.
         extra=(
@@ -30,11 +30,18 @@ ROLES: dict[str, RoleSpec] = {
             "alerts.change_acknowledgement",
             "alerts.add_silence",
             "alerts.change_alertinstance",
+            # Finance runs the month-end close (opens it, ticks its manual tasks) and
+            # generates reports on demand (each one archived).
+            "closing.add_close",
+            "closing.change_closetask",
+            "reports.add_archivedreport",
         ),
     ),
     PROJECT_MANAGER: RoleSpec(
         view_apps=("records", "metrics", "connectors", "alerts"),
-        manage_apps=("roadmap",),
+        # The rollout, and the routine finance work it automates: close templates and
+        # closes, report packs and their delivery schedules.
+        manage_apps=("roadmap", "closing", "reports"),
         extra=("core.view_dashboards",),
     ),
     INTEGRATION_ADMIN: RoleSpec(

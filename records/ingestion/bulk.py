@@ -63,6 +63,15 @@ def bulk_insert(model: type[SourcedRecord], rows: list[TableRow], chunk: int = 2
             cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
 
 
+def _analyze(model: type[SourcedRecord]) -> None:
+    """Give PostgreSQL statistics of a table just filled by COPY: without them the planner
+    takes it for empty and resolves self references with a scan per row (minutes for 200,000
+    contacts instead of seconds)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def _ids(model: type[SourcedRecord], source: Connector) -> dict[str, int]:
     return dict(model.all_objects.filter(source=source).values_list("external_id", "pk"))
 
@@ -117,5 +126,6 @@ def records_bulk_load(
                 ids[entity] = _ids(spec.model, source)
             # Self references (a department's parent, a person's account contact).
             if any(target == entity for _, target in refs):
+                _analyze(spec.model)
                 resolve_pending(entity=entity, source=source, external_ids=ids[entity])
     return inserted

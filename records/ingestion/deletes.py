@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Case, F, Value, When
@@ -21,6 +21,7 @@ from django.utils import timezone
 from records.models import IngestBatch
 
 from .entities import ENTITIES
+from .locks import adjustments_flag_deletes, batch_locked_months, summary_attrs
 from .upsert import CHUNK
 
 if TYPE_CHECKING:
@@ -65,17 +66,23 @@ def records_soft_delete(
     is newer than its deletion was re-created since, and is kept. Returns how many."""
     if not deletions:
         return 0
-    model = ENTITIES[entity].model
+    spec = ENTITIES[entity]
+    model = spec.model
     ids = list(deletions)
     doomed: dict[str, dt.datetime | None] = {}
+    locked = batch_locked_months(spec)
+    # With a lock, the same read takes what flagging a deleted row needs.
+    extra = summary_attrs(spec) if locked else []
+    values: dict[str, list[Any]] = {}
     for start in range(0, len(ids), CHUNK):
         stored = model.objects.filter(
             source=source, external_id__in=ids[start : start + CHUNK]
-        ).values_list("external_id", "source_updated_at")
-        for ext, stored_at in stored:
+        ).values_list("external_id", "source_updated_at", *extra)
+        for ext, stored_at, *summary_values in stored:
             at = deletions[ext]
             if stored_at is None or at is None or at >= stored_at:
                 doomed[ext] = at
+                values[ext] = summary_values
     if not doomed:
         return 0
     now = timezone.now()
@@ -104,6 +111,15 @@ def records_soft_delete(
             )
         if deleted != len(gone):  # a concurrent write got there first: count what we did
             IngestBatch.objects.filter(pk=batch.pk).update(deleted=deleted)
+        adjustments_flag_deletes(
+            spec=spec,
+            source_id=source.pk,
+            deleted=values,
+            locked=locked,
+            actor=actor,
+            batch_id=batch.pk,
+            now=now,
+        )
     return deleted
 
 

@@ -82,10 +82,17 @@ class EntitySpec:
     batch_clean: Callable[..., dict[int, FieldErrors]] | None = None
     # Runs in the write transaction before the upsert, with the valid cleaned rows.
     before_write: Callable[..., None] | None = None
+    # The field (a date, or a date-time taken in UTC as reconciliation does) whose month a
+    # record belongs to: the month whose figures it counts in, so a change to it after that
+    # month is locked is a post-close adjustment (records/ingestion/locks.py). Blank for
+    # master data and rates, which belong to no month.
+    period_field: str = ""
     field_map: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_map", {f.name: f for f in self.fields})
+        if self.period_field and self.field_map[self.period_field].kind not in ("date", "datetime"):
+            raise TypeError(f"{self.name}.{self.period_field} is not a date")
 
     @property
     def refs(self) -> tuple[FieldSpec, ...]:
@@ -322,6 +329,7 @@ _SPECS = [
             _ref("customer", "customers"),
         ),
         "General-ledger lines.",
+        period_field="posting_date",
     ),
     EntitySpec(
         "invoices",
@@ -338,6 +346,7 @@ _SPECS = [
         ),
         "Revenue invoices.",
         clean=_date_order("issue_date", "due_date"),
+        period_field="issue_date",
     ),
     EntitySpec(
         "budgets",
@@ -375,6 +384,7 @@ _SPECS = [
         "Budget lines per account x department x month.",
         clean=_month_first_day,
         batch_clean=_budget_lines_batch_clean,
+        period_field="month",
     ),
     EntitySpec(
         "channels",
@@ -410,6 +420,7 @@ _SPECS = [
             _currency(required=True),
         ),
         "Daily spend per campaign.",
+        period_field="date",
     ),
     EntitySpec(
         "contacts",
@@ -434,6 +445,7 @@ _SPECS = [
             _choice("type", m.Touchpoint.Type.choices, required=True),
         ),
         "Marketing touchpoints of contacts.",
+        period_field="occurred_at",
     ),
     EntitySpec("sales_teams", m.SalesTeam, (_s("name", required=True),), "Sales teams."),
     EntitySpec(
@@ -458,6 +470,8 @@ _SPECS = [
         ),
         "Quotas per rep and period.",
         clean=_date_order("period_start", "period_end"),
+        # Attainment against it is reported for the period it starts in.
+        period_field="period_start",
     ),
     EntitySpec(
         "deals",
@@ -477,6 +491,8 @@ _SPECS = [
         ),
         "Opportunities / deals.",
         clean=_all(_date_order("created_at", "closed_at"), _deal_clean),
+        # A deal counts (won / lost) in the month it closed; an open deal in none.
+        period_field="closed_at",
     ),
     EntitySpec(
         "customers",
@@ -508,6 +524,7 @@ _SPECS = [
         ),
         "Subscription events that change MRR.",
         clean=_subscription_clean,
+        period_field="occurred_on",
     ),
     EntitySpec(
         "initiatives",
@@ -541,6 +558,7 @@ _SPECS = [
         ),
         "Costs of initiatives (GL cost centers or time entries x rate).",
         clean=_initiative_cost_clean,
+        period_field="date",
     ),
     EntitySpec(
         "initiative_benefits",
@@ -554,6 +572,7 @@ _SPECS = [
             _s("description", 500),
         ),
         "Revenue or retained MRR credited to initiatives.",
+        period_field="date",
     ),
 ]
 

@@ -24,6 +24,13 @@ from records.models.base import SourcedRecord
 
 from .deletes import deletion_batch_create
 from .entities import ENTITIES, ENTITY_BY_MODEL, ENTITY_NAMES, EntitySpec, Row, field_docs, get_spec
+from .locks import (
+    adjustments_flag_deletes,
+    adjustments_flag_writes,
+    batch_locked_months,
+    lock_watch_start,
+    summary_attrs,
+)
 from .rejects import Reject, rejects_store
 from .retry import WriteContention, run_with_retry
 from .upsert import (
@@ -284,7 +291,19 @@ def _write(
     rows = [row for _, row in valid]
     if spec.before_write is not None and rows:
         spec.before_write(source=source, rows=rows)
+    # A dry run is rolled back: nothing to flag, and no query spent on locks.
+    watch = None if dry_run else lock_watch_start(spec=spec, source=source, rows=rows)
     counts = upsert_rows(spec=spec, source=source, rows=rows, batch_id=batch.pk, now=now)
+    adjustments_flag_writes(
+        watch=watch,
+        spec=spec,
+        source=source,
+        rows=rows,
+        outcomes=counts.outcomes,
+        actor=actor,
+        batch_id=batch.pk,
+        now=now,
+    )
     resolve_pending(entity=spec.name, source=source, external_ids=counts.created_ids)
     # Concurrent transactions cannot see each other's rows before they commit: after the
     # commit (the outermost one, when the caller holds a transaction), settle what either
@@ -451,22 +470,36 @@ def records_delete(*, queryset: QuerySet[SourcedRecord], actor: Actor) -> int:
     spec = ENTITY_BY_MODEL[queryset.model]
     deleted = 0
     with transaction.atomic():
-        by_source: dict[int, list[str]] = {}
-        for source_id, external_id in queryset.values_list("source_id", "external_id"):
-            by_source.setdefault(source_id, []).append(external_id)
+        locked = batch_locked_months(spec)
+        # With a lock, the same read takes what flagging a deleted row needs.
+        extra = summary_attrs(spec) if locked else []
+        by_source: dict[int, dict[str, list[Any]]] = {}
+        for source_id, external_id, *values in queryset.values_list(
+            "source_id", "external_id", *extra
+        ):
+            by_source.setdefault(source_id, {})[external_id] = values
         now = timezone.now()
-        for source_id, external_ids in by_source.items():
-            deletion_batch_create(
+        for source_id, rows in by_source.items():
+            batch = deletion_batch_create(
                 source_id=source_id,
                 entity=spec.name,
-                external_ids=external_ids,
+                external_ids=list(rows),
                 actor=actor,
                 now=now,
             )
             count, _ = spec.model.objects.filter(
-                source_id=source_id, external_id__in=external_ids
+                source_id=source_id, external_id__in=list(rows)
             ).delete()
             deleted += count
+            adjustments_flag_deletes(
+                spec=spec,
+                source_id=source_id,
+                deleted=rows,
+                locked=locked,
+                actor=actor,
+                batch_id=batch.pk,
+                now=now,
+            )
     return deleted
 
 

@@ -3,6 +3,7 @@
 from .budgets import Budget, BudgetLine, ScenarioDriver
 from .finance import Account, Currency, Department, FxRate, GLLine, Invoice
 from .ingestion import IngestBatch, RejectedRecord
+from .locks import PeriodLock, PeriodLockEvent, PostCloseAdjustment
 from .marketing import Campaign, CampaignSpend, Channel, Contact, Touchpoint
 from .product import Initiative, InitiativeBenefit, InitiativeCost
 from .sales import Deal, Quota, SalesRep, SalesTeam
@@ -27,6 +28,9 @@ __all__ = [
     "InitiativeBenefit",
     "InitiativeCost",
     "Invoice",
+    "PeriodLock",
+    "PeriodLockEvent",
+    "PostCloseAdjustment",
     "Quota",
     "RejectedRecord",
     "SalesRep",

@@ -39,7 +39,8 @@ def test_load_demo_creates_the_connectors_once_and_queues_first_syncs_once(
         out = io.StringIO()
         call_command("load_demo", stdout=out)
     assert "Demo connectors reading the sandbox at http://127.0.0.1:8765" in out.getvalue()
-    assert len(callbacks) == 6  # one enqueue per run, once the transaction commits
+    # one enqueue per run, once the transaction commits, and the demo close's first task
+    assert len(callbacks) == 7
 
     connectors = {c.name: c for c in Connector.objects.all()}
     assert sorted(connectors) == sorted([*NAMES, MANUAL_ENTRIES])

@@ -24,9 +24,15 @@ def test_migrations_create_the_three_role_groups():
 
 
 @pytest.mark.django_db
-def test_finance_viewer_reads_dashboards_and_changes_only_anomalies_and_alert_triage():
+def test_finance_viewer_reads_and_changes_only_triage_the_close_and_report_downloads():
     perms = codenames(roles.FINANCE_VIEWER)
-    assert {"core.view_dashboards", "alerts.view_alertinstance", "alerts.view_alertrule"} <= perms
+    assert {
+        "core.view_dashboards",
+        "alerts.view_alertinstance",
+        "alerts.view_alertrule",
+        "reports.view_archivedreport",
+        "closing.view_close",
+    } <= perms
     writes = {code for code in perms if not code.split(".")[1].startswith("view_")}
     assert writes == {
         "metrics.change_spendanomaly",
@@ -34,7 +40,22 @@ def test_finance_viewer_reads_dashboards_and_changes_only_anomalies_and_alert_tr
         "alerts.change_acknowledgement",
         "alerts.add_silence",
         "alerts.change_alertinstance",
+        "closing.add_close",
+        "closing.change_closetask",
+        "reports.add_archivedreport",
     }
+    assert "records.unlock_period" not in perms  # a closed period is reopened by a superuser
+
+
+@pytest.mark.django_db
+def test_project_manager_manages_close_templates_report_packs_and_schedules():
+    perms = codenames(roles.PROJECT_MANAGER)
+    assert {
+        "closing.add_closetemplate",
+        "closing.change_closetemplate",
+        "reports.add_reportpack",
+        "reports.change_packschedule",
+    } <= perms
 
 
 @pytest.mark.django_db

@@ -93,11 +93,12 @@ def test_facts_name_the_sources_and_the_reports_with_figures():
 def test_facts_take_a_fixed_number_of_queries(django_assert_num_queries):
     all_reports_with_figures()
     PullConnectorFactory(kind="erp", last_success_at=timezone.now())
-    with django_assert_num_queries(11):  # connectors + one per report kind + 3 for alerting
+    # connectors + one per report kind + 3 for alerting + the latest close + the deliveries
+    with django_assert_num_queries(13):
         evidence_facts()
     all_reports_with_figures()
     PullConnectorFactory(kind="crm", last_success_at=timezone.now())
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(13):
         evidence_facts()
 
 
@@ -105,7 +106,7 @@ def test_the_periodic_task_checks_and_reports():
     programme_load()
     PullConnectorFactory(kind="erp", last_success_at=timezone.now())
     result = roadmap_evidence_check()
-    assert result == {"checked": 12, "verified": 1, "completed": ["p1-erp-api-connection"]}
+    assert result == {"checked": 14, "verified": 1, "completed": ["p1-erp-api-connection"]}
 
 
 def test_the_demo_programme_reads_as_in_progress_once_the_first_syncs_ran():

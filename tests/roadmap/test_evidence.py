@@ -16,8 +16,10 @@ from roadmap.evidence import (
     UNAVAILABLE,
     VERIFIED,
     AlertingFact,
+    CloseFact,
     EvidenceFacts,
     ReportFact,
+    ReportingFact,
     SourceFact,
     evidence_for,
 )
@@ -95,6 +97,35 @@ def test_alerts_are_configured_once_rules_are_evaluated_and_one_notifies():
     )
 
 
+def test_a_close_verifies_automation_once_its_pack_is_delivered_and_the_period_locked():
+    at = datetime.datetime(2026, 11, 4, 15, 0)
+
+    def close(delivered, locked):
+        given = replace(facts(), close=CloseFact("2026-10", 5, delivered, locked))
+        return evidence_for("close_automated", given)
+
+    assert evidence_for("close_automated", facts()).state == MISSING
+    running = close(None, None)
+    assert running.state == MISSING and "not delivered its pack" in running.summary
+    assert close(at, None).state == MISSING
+    done = close(at, at)
+    assert (done.state, done.link) == (VERIFIED, "closing:list")
+    assert done.summary == (
+        "The 2026-10 close ran 5 automated tasks; pack delivered 04 Nov 2026 15:00, "
+        "period locked 04 Nov 2026 15:00."
+    )
+
+
+def test_report_packs_delivered_verify_the_reporting_suite():
+    at = datetime.datetime(2026, 11, 5, 7, 0)
+    assert evidence_for("reports_delivered", facts()).state == MISSING
+    none_yet = replace(facts(), reporting=ReportingFact(0, None, 10))
+    assert evidence_for("reports_delivered", none_yet).state == MISSING
+    done = evidence_for("reports_delivered", replace(facts(), reporting=ReportingFact(3, at, 10)))
+    assert (done.state, done.link) == (VERIFIED, "reports:index")
+    assert done.summary == "10 reports; 3 pack delivery(ies), the last 05 Nov 2026 07:00."
+
+
 def test_what_finhub_cannot_see_stays_unverified_with_the_reason():
     assert evidence_for("tests_passing", facts()).state == UNAVAILABLE
     assert evidence_for("no_such_check", facts()).state == UNAVAILABLE
@@ -126,7 +157,7 @@ def test_load_names_the_checks_and_gives_each_row_the_owner_of_its_role(
     assert not ChecklistItem.objects.filter(owner=None).exists()
     assert not WorkItem.objects.filter(owner=None).exists()
     assert not Risk.objects.filter(owner=None).exists()
-    assert ChecklistItem.objects.exclude(evidence_check="").count() == 12
+    assert ChecklistItem.objects.exclude(evidence_check="").count() == 14
 
 
 def test_load_without_owners_leaves_rows_unowned(programme):
@@ -138,7 +169,7 @@ def test_load_without_owners_leaves_rows_unowned(programme):
 
 def test_refresh_stores_each_answer_with_a_link(programme):
     result = checklist_evidence_refresh(facts=facts(SYNCED, budget_variance=BUDGET))
-    assert result.checked == 12
+    assert result.checked == 14
     assert result.verified == 2
     erp = ChecklistItem.objects.get(key="p1-erp-api-connection")
     assert erp.evidence_state == "verified"
@@ -217,7 +248,7 @@ def test_refresh_queries_do_not_grow_with_the_items(programme, django_assert_max
         )
     with django_assert_max_num_queries(4):
         result = checklist_evidence_refresh(facts=facts())
-    assert result.checked == 52
+    assert result.checked == 54
 
 
 # --- where it shows ----------------------------------------------------------------------
@@ -244,7 +275,7 @@ def test_the_admin_shows_the_evidence_and_checks_it_on_demand(client, programme,
         {"action": "check_evidence", "_selected_action": [item.pk]},
         follow=True,
     )
-    assert "Evidence checked for 12 item(s)" in response.content.decode()
+    assert "Evidence checked for 14 item(s)" in response.content.decode()
     item.refresh_from_db()
     assert item.evidence_state == "missing"  # no connector in this database
     listing = client.get(changelist).content.decode()

@@ -62,6 +62,15 @@ class Command(BaseCommand):
             "(checked again every two minutes)"
         )
 
+        # The month-end close of last month, from the default template: its automated tasks
+        # run on the worker after the first syncs (by name: closing is a higher layer).
+        from django.core.management import call_command
+
+        try:
+            call_command("close_open", stdout=self.stdout)
+        except CommandError as exc:
+            self.stdout.write(self.style.WARNING(f"Month-end close not opened: {exc}"))
+
     def _demo_connectors(self, base_url: str) -> None:
         """One connector per sandbox system; the demo's finance data arrives through their
         syncs (run by the worker), not from a loader. A first sync is queued only for a

@@ -54,9 +54,12 @@ class ReportDeliveryError(Exception):
     failed sends are kept as ReportDelivery rows with their error)."""
 
 
-def _user_label(user) -> str:
+_TRIGGER_LABELS = {"schedule": "FinHub (scheduled)", "close": "FinHub (month-end close)"}
+
+
+def _user_label(user, trigger: str = "schedule") -> str:
     if user is None or not getattr(user, "is_authenticated", False):
-        return "FinHub (scheduled)"
+        return _TRIGGER_LABELS.get(trigger, "FinHub")
     return user.get_full_name() or user.get_username()
 
 
@@ -232,7 +235,7 @@ def pack_generate(
                 built,
                 fmt=fmt,
                 title=title,
-                generated_by=_user_label(user),
+                generated_by=_user_label(user, trigger),
                 generated_at=generated_at,
             ),
             fmt=fmt,

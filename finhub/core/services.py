@@ -139,6 +139,10 @@ def demo_users_ensure(*, password: str) -> list[tuple[str, str]]:
         if created:
             user.set_password(password)
             user.save(update_fields=["password"])
+        if not user.email:
+            # Report packs and alerts go by e-mail (printed by the demo's console backend).
+            user.email = f"{username}@finhub.example"
+            user.save(update_fields=["email"])
         if role is not None:
             user.groups.add(Group.objects.get(name=role))
         result.append((username, role or "Superuser"))

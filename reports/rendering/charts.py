@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 
 from matplotlib import rc_context
 from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -38,6 +39,24 @@ STYLE = {
     "axes.spines.right": False,
     "svg.hashsalt": "finhub",  # stable ids: the same chart gives the same SVG
 }
+
+
+_CSS_RGB = re.compile(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*(?:,\s*([\d.]+)\s*)?\)")
+
+
+def css_color(color: str):
+    """A dashboard colour for matplotlib: the pages use CSS ``rgb()``/``rgba()`` (a forecast
+    band) beside hex colours; matplotlib takes hex, names and 0-1 tuples only."""
+    match = _CSS_RGB.fullmatch(color.strip())
+    if match is None:
+        return color
+    red, green, blue, alpha = match.groups()
+    return (float(red) / 255, float(green) / 255, float(blue) / 255, float(alpha or 1))
+
+
+def series_color(color: str, number: int):
+    """The series' own colour, else the dashboards' palette colour of its position."""
+    return css_color(color) if color else PALETTE[number % len(PALETTE)]
 
 
 def _coordinate(value) -> float:
@@ -105,7 +124,7 @@ def chart_svg(chart: Chart) -> str:
         for number, series in enumerate(chart.series):
             if series not in bars:
                 continue
-            color = series.color or PALETTE[number % len(PALETTE)]
+            color = series_color(series.color, number)
             values = [_coordinate(v) for v in series.values]
             if chart.stacked:
                 kwargs = {"left" if chart.horizontal else "bottom": list(base)}
@@ -123,7 +142,7 @@ def chart_svg(chart: Chart) -> str:
         for number, series in enumerate(chart.series):
             if series not in lines:
                 continue
-            color = series.color or PALETTE[number % len(PALETTE)]
+            color = series_color(series.color, number)
             values = [_coordinate(v) for v in series.values]
             if chart.horizontal:
                 axes.plot(values, positions, color=color, marker="o", label=series.label)
@@ -136,7 +155,13 @@ def chart_svg(chart: Chart) -> str:
             if math.isnan(value):
                 continue
             line = axes.axvline if chart.horizontal else axes.axhline
-            line(value, color=reference.color, linestyle="--", linewidth=1, label=reference.label)
+            line(
+                value,
+                color=css_color(reference.color),
+                linestyle="--",
+                linewidth=1,
+                label=reference.label,
+            )
         formatter = _axis_formatter(chart.value_kind)
         if chart.horizontal:
             axes.set_yticks(positions, labels)

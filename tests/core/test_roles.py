@@ -108,6 +108,8 @@ def test_load_demo_twice_creates_each_demo_user_once(django_user_model, capsys):
     assert finance.check_password("finhub-demo")
     assert list(finance.groups.values_list("name", flat=True)) == [roles.FINANCE_VIEWER]
     assert django_user_model.objects.get(username="admin").is_superuser
+    # The close mails its pack to the Finance viewers: the demo logins have addresses.
+    assert finance.email == "finance@finhub.example"
 
 
 @pytest.mark.django_db

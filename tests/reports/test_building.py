@@ -17,6 +17,7 @@ from reports.building import (
     report_params_from_query,
 )
 from reports.definitions import REPORTS
+from reports.rendering import render
 from tests import factories as f
 from tests.dashboards.conftest import MARCH, make_company
 from tests.dashboards.forecast_data import YEAR, store_forecast
@@ -27,6 +28,7 @@ from tests.reports.conftest import TODAY, row_of, rows
 pytestmark = pytest.mark.django_db
 MARCH_RANGE = {"start": "2026-03-01", "end": "2026-03-31"}
 BUDGET_API = "/api/v1/metrics/budget-variance/"
+NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -134,6 +136,9 @@ def test_forecast_outturn_is_the_stored_forecast(company, build, api):
     )
     assert Decimal(revenue["predicted"]) == Decimal(group["predicted_outturn"])
     assert any(c.id == "fan" for c in report.charts)
+    # The fan chart's bands are CSS rgba() colours: the PDF draws them all the same.
+    pdf = render([report], fmt="pdf", title="Outturn", generated_by="t", generated_at=NOW)
+    assert pdf.startswith(b"%PDF")
 
 
 def test_campaign_roi_matches_the_api(company, build, api):

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from reports.rendering import CONTENT_TYPES, FORMATS, render
-from reports.rendering.charts import chart_svg
+from reports.rendering.charts import chart_svg, css_color
 from reports.rendering.pdf_file import LocalOnlyFetcher
 from reports.rendering.xlsx_file import sheet_name
 from tests import factories as f
@@ -161,6 +161,29 @@ def test_charts_are_svg_with_the_series():
     )
     assert "<svg" in chart_svg(stacked)
     assert chart_svg(Chart("e", "Empty", [], [], Table("e", "E", []))) == ""
+
+
+def test_charts_take_the_pages_css_colours():
+    # The forecast page draws its 80%/95% bands in CSS rgba(); matplotlib knows no rgba().
+    from dashboards.charts import Chart, Reference, Series
+    from dashboards.pages.forecast import BAND_80, BAND_95
+    from dashboards.tables import Table
+
+    chart = Chart(
+        "fan",
+        "Fan",
+        ["Nov", "Dec"],
+        [
+            Series("95% range", [Decimal("5"), Decimal("6")], type="line", color=BAND_95),
+            Series("80% range", [Decimal("7"), Decimal("8")], type="bar", color=BAND_80),
+        ],
+        Table("fan", "Fan", []),
+        references=[Reference("Budget", Decimal("9"), color="rgb(11, 83, 148)")],
+    )
+    svg = chart_svg(chart)
+    assert "95% range" in svg and "Budget" in svg
+    assert css_color("rgba(181, 71, 8, 0.12)") == (181 / 255, 71 / 255, 8 / 255, 0.12)
+    assert css_color("#0b5394") == "#0b5394"
 
 
 def test_the_pdf_fetches_nothing_from_the_network():

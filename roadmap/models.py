@@ -328,7 +328,16 @@ class SuccessMetric(models.Model):
     target_value = models.DecimalField(max_digits=14, decimal_places=4)
     unit = models.CharField(max_length=10, choices=Unit.choices)
     direction = models.CharField(max_length=10, choices=Direction.choices)
-    baseline = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    baseline = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="What the metric improves on. Reduction in financial reporting time and "
+        "faster financial decision-making: the hours the process took before FinHub (nothing "
+        "is measured while empty). Improvement metrics: the coverage at the start, in % "
+        "(empty: the first measurement).",
+    )
     order = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
 

@@ -26,7 +26,7 @@ from closing.actions import CloseTaskFailed, action_run
 from closing.models import Action, Close, CloseTask, CloseTemplate, CloseTemplateTask, Kind
 from finhub.core.calendar import last_closed_month, month_of
 from finhub.core.durations import reduction_percent
-from records.locks import period_unlock
+from records.locks import period_is_locked, period_lock, period_unlock
 from roadmap.selectors import metric_list
 from roadmap.services import MeasurementError, measurement_record
 
@@ -254,6 +254,18 @@ def close_period_unlock(*, close: Close, user: User, reason: str) -> None:
     """Unlock the closed month (audited by records with who, when and why). The caller has
     checked the permission ``records.unlock_period``."""
     period_unlock(month=close.month, user=user, reason=reason)
+
+
+def close_period_relock(*, close: Close, user: User) -> None:
+    """Lock the month again after an unlock (audited like any lock). Only a month this
+    close locked before: a close that has not reached its lock task locks it there."""
+    if close.locked_at is None:
+        raise ValidationError(
+            {"month": f"{close.month:%B %Y} is locked by the close's last task, not by hand."}
+        )
+    if period_is_locked(month=close.month):
+        raise ValidationError({"month": f"{close.month:%B %Y} is already locked."})
+    period_lock(month=close.month, user=user, reason="Locked again on the close page")
 
 
 # --- the scorecard -----------------------------------------------------------------------------

@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:close_id>/tasks/<int:task_id>/tick/", views.close_task_tick_view, name="tick"),
     path("<int:close_id>/tasks/<int:task_id>/retry/", views.close_task_retry_view, name="retry"),
     path("<int:close_id>/unlock/", views.close_unlock_view, name="unlock"),
+    path("<int:close_id>/relock/", views.close_relock_view, name="relock"),
 ]

@@ -178,3 +178,18 @@ def close_unlock_view(request: HttpRequest, close_id: int) -> HttpResponse:
         return _detail(request, close, unlock_form=form, status=400)
     messages.success(request, f"{close.month:%B %Y} unlocked.")
     return _back(close)
+
+
+@require_POST
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+@permission_required(TICK_PERMISSION, raise_exception=True)
+def close_relock_view(request: HttpRequest, close_id: int) -> HttpResponse:
+    """Lock the month again after an unlock (whoever runs the close; audited)."""
+    close = _close_or_404(close_id)
+    try:
+        services.close_period_relock(close=close, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"Not locked: {_errors_text(exc)}")
+        return _back(close)
+    messages.success(request, f"{close.month:%B %Y} locked again.")
+    return _back(close)

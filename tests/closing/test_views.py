@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from closing import services
 from closing.models import Close, CloseTask
-from records.locks import period_is_locked, period_lock, period_lock_event_list
+from records.locks import period_is_locked, period_lock, period_lock_event_list, period_unlock
 from tests.closing.factories import CloseTemplateFactory, CloseTemplateTaskFactory
 from tests.factories import UserFactory
 
@@ -215,6 +215,35 @@ def test_unlocking_needs_a_reason_and_is_audited(client, close):
     # Unlocking again: not locked any more, a 400 that says so.
     response = client.post(f"/close/{close.pk}/unlock/", {"reason": "again"})
     assert response.status_code == 400 and "is not locked" in response.content.decode()
+
+
+def test_a_month_unlocked_after_its_close_is_locked_again_by_whoever_runs_the_close(
+    client, close, finance_viewer
+):
+    period_lock(month=SEPT, reason="Month-end close 2026-09")
+    close.locked_at = close.created_at
+    close.save(update_fields=["locked_at"])
+    client.force_login(finance_viewer)
+    assert "relock-form" not in client.get(f"/close/{close.pk}/").content.decode()  # locked
+    period_unlock(month=SEPT, user=unlocker(), reason="Late supplier invoice")
+    assert "relock-form" in client.get(f"/close/{close.pk}/").content.decode()
+
+    response = client.post(f"/close/{close.pk}/relock/", follow=True)
+    assert "September 2026 locked again." in response.content.decode()
+    assert period_is_locked(month=SEPT)
+    relock = period_lock_event_list(month=SEPT).first()
+    assert (relock.action, relock.by) == ("lock", finance_viewer)
+    # Locked already: refused with the reason, nothing written.
+    response = client.post(f"/close/{close.pk}/relock/", follow=True)
+    assert "is already locked" in response.content.decode()
+    assert period_lock_event_list(month=SEPT).count() == 3
+
+
+def test_relocking_needs_the_permission_to_run_the_close(client, close, django_user_model):
+    viewer = django_user_model.objects.create_user("viewer")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_close"))
+    client.force_login(viewer)
+    assert client.post(f"/close/{close.pk}/relock/").status_code == 403
 
 
 def test_the_timeline_costs_a_bounded_number_of_queries(

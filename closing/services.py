@@ -129,8 +129,9 @@ def close_advance(*, close: Close) -> list[int]:
     now = timezone.now()
     queued: list[int] = []
     with transaction.atomic():
-        tasks = dict(CloseTask.objects.filter(close=close).values_list("pk", "kind"))
-        statuses = dict(CloseTask.objects.filter(close=close).values_list("pk", "status"))
+        rows = list(CloseTask.objects.filter(close=close).values_list("pk", "kind", "status"))
+        tasks = {pk: kind for pk, kind, _ in rows}
+        statuses = {pk: status for pk, _, status in rows}
         depends = selectors.close_task_dependencies(close=close)
         for task_id in computations.startable(statuses, depends):
             waiting = CloseTask.objects.filter(pk=task_id, status=Status.WAITING)

@@ -132,11 +132,15 @@ def url_or_empty(name: str) -> str:
         return ""
 
 
-def _bad_request(request: HttpRequest, title: str, errors: list[str]) -> HttpResponse:
+def bad_request(
+    request: HttpRequest, title: str, errors: list[str], retry_url: str = ""
+) -> HttpResponse:
+    """The 400 page naming each bad parameter, with a link to the page without them
+    (``retry_url``, default: this path)."""
     return render(
         request,
         "dashboards/bad_request.html",
-        {"title": title, "errors": errors, "retry_url": request.path},
+        {"title": title, "errors": errors, "retry_url": retry_url or request.path},
         status=400,
     )
 
@@ -206,7 +210,7 @@ def dashboard_view(
             )
             page = builder(dash)
         except (PeriodError, FilterError, DashboardParamError) as exc:
-            return _bad_request(request, title, [str(exc)])
+            return bad_request(request, title, [str(exc)])
         fmt = request.GET.get("format")
         if fmt is not None or "table" in request.GET:
             table = page.table(request.GET.get("table", ""))
@@ -220,7 +224,7 @@ def dashboard_view(
                     f"(tables: {names})."
                 )
             if errors:
-                return _bad_request(request, title, errors)
+                return bad_request(request, title, errors)
             return exports.table_export_response(table, fmt, stem=page.export_stem or title)
         base = _export_base(request)
         prefix = f"{request.path}?{base + '&' if base else ''}"

@@ -34,6 +34,16 @@ from reports.definitions import (
 )
 
 
+def period_as_dict(period: Period) -> dict[str, str]:
+    """A period as archived with a file (JSON): kind, start, end and its label."""
+    return {
+        "kind": period.kind,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "label": period.label,
+    }
+
+
 class ReportParamError(ValueError):
     """An invalid report parameter; the message names the parameter and why."""
 
@@ -50,15 +60,7 @@ class ReportParams:
 
     def as_dict(self) -> dict:
         """JSON-able; :func:`report_params_from_dict` reads it back."""
-        return {
-            "period": {
-                "kind": self.period.kind,
-                "start": self.period.start.isoformat(),
-                "end": self.period.end.isoformat(),
-                "label": self.period.label,
-            },
-            "values": dict(self.values),
-        }
+        return {"period": period_as_dict(self.period), "values": dict(self.values)}
 
     def described(self) -> list[tuple[str, str]]:
         """(parameter label, value label) of the period and every given parameter."""
@@ -173,6 +175,12 @@ def report_params_from_dict(*, key: str, data: dict) -> ReportParams:
     if not isinstance(values, dict):
         raise ReportParamError("values: expected a mapping of parameter names to values.")
     return _validated(definition, Period(kind, start, end), values)
+
+
+def report_params_for(*, key: str, period: Period, values: Mapping) -> ReportParams:
+    """Report ``key``'s parameters for ``period`` from stored ``values`` (a pack item's),
+    validated again: a record they name may have gone since."""
+    return _validated(report_definition(key), period, values)
 
 
 def report_build(*, key: str, params: ReportParams, user) -> BuiltReport:

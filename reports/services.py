@@ -27,8 +27,9 @@ from reports.building import (
     BuiltReport,
     ReportParamError,
     ReportParams,
+    period_as_dict,
     report_build,
-    report_params_from_dict,
+    report_params_for,
 )
 from reports.models import (
     ArchivedReport,
@@ -188,18 +189,14 @@ def pack_build(*, pack: ReportPack, period: Period, user=None) -> list[BuiltRepo
     items = list(pack.items.order_by("order", "pk"))
     if not items:
         raise ValidationError({"pack": f"The pack {pack.name!r} has no reports."})
-    period_data = {
-        "kind": period.kind,
-        "start": period.start.isoformat(),
-        "end": period.end.isoformat(),
-    }
-    built = []
-    for item in items:
-        params = report_params_from_dict(
-            key=item.report, data={"period": period_data, "values": item.params or {}}
+    return [
+        report_build(
+            key=item.report,
+            params=report_params_for(key=item.report, period=period, values=item.params or {}),
+            user=user,
         )
-        built.append(report_build(key=item.report, params=params, user=user))
-    return built
+        for item in items
+    ]
 
 
 def pack_generate(
@@ -221,12 +218,7 @@ def pack_generate(
     generated_at = timezone.now()
     title = f"{pack.name} — {period.label}"
     parameters = {
-        "period": {
-            "kind": period.kind,
-            "start": period.start.isoformat(),
-            "end": period.end.isoformat(),
-            "label": period.label,
-        },
+        "period": period_as_dict(period),
         "reports": [{"report": b.key, "values": dict(b.params.values)} for b in built],
     }
     return [

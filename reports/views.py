@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboards.filters import Filters
+from dashboards.page import bad_request
 from dashboards.period import PeriodError, period_from_params
 from finhub.core.calendar import KINDS, MONTH, QUARTER, Period, last_closed_month, month_period
 from reports import selectors, services
@@ -37,15 +38,6 @@ VIEW_PERMISSION = "core.view_dashboards"
 GENERATE_PERMISSION = "reports.add_archivedreport"
 ARCHIVE_PERMISSION = "reports.view_archivedreport"
 SCHEDULES_PERMISSION = "reports.view_packschedule"
-
-
-def _bad_request(request: HttpRequest, title: str, errors: list[str], retry_url: str):
-    return render(
-        request,
-        "dashboards/bad_request.html",
-        {"title": title, "errors": errors, "retry_url": retry_url},
-        status=400,
-    )
 
 
 def _definition_or_404(key: str):
@@ -99,7 +91,7 @@ def report_detail(request: HttpRequest, key: str) -> HttpResponse:
         params = report_params_from_query(key=key, query=request.GET, today=timezone.localdate())
         built = report_build(key=key, params=params, user=request.user)
     except ReportParamError as exc:
-        return _bad_request(request, definition.title, [str(exc)], request.path)
+        return bad_request(request, definition.title, [str(exc)], request.path)
     for table in built.tables:
         table.exportable = False  # the page's downloads replace the per-table exports
     picker = report_picker(key=key, params=params)
@@ -138,7 +130,7 @@ def report_download(request: HttpRequest, key: str) -> HttpResponse:
     retry = reverse("reports:report", args=[key])
     fmt = request.POST.get("format", "")
     if fmt not in FORMATS:
-        return _bad_request(
+        return bad_request(
             request,
             definition.title,
             [f"format: {fmt!r} is not one of {', '.join(FORMATS)}."],
@@ -148,7 +140,7 @@ def report_download(request: HttpRequest, key: str) -> HttpResponse:
         params = report_params_from_query(key=key, query=request.POST, today=timezone.localdate())
         archived = services.report_generate(key=key, params=params, fmt=fmt, user=request.user)
     except ReportParamError as exc:
-        return _bad_request(request, definition.title, [str(exc)], retry)
+        return bad_request(request, definition.title, [str(exc)], retry)
     return _download(archived)
 
 
@@ -171,14 +163,14 @@ def pack_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         period = _pack_period(data, timezone.localdate())
     except PeriodError as exc:
-        return _bad_request(request, pack.name, [str(exc)], request.path)
+        return bad_request(request, pack.name, [str(exc)], request.path)
     if request.method == "POST":
         try:
             files = services.pack_generate(pack=pack, period=period, user=request.user)
         except ReportParamError as exc:
-            return _bad_request(request, pack.name, [str(exc)], request.path)
+            return bad_request(request, pack.name, [str(exc)], request.path)
         except ValidationError as exc:
-            return _bad_request(request, pack.name, exc.messages, request.path)
+            return bad_request(request, pack.name, exc.messages, request.path)
         names = " and ".join(f.format.upper() for f in files)
         messages.success(
             request, f"{pack.name} for {period.label}: {names} generated and archived."
@@ -223,7 +215,7 @@ def archive_list(request: HttpRequest) -> HttpResponse:
     form = ArchiveFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         errors = [f"{name}: {' '.join(e)}" for name, e in form.errors.items()]
-        return _bad_request(request, "Report archive", errors, request.path)
+        return bad_request(request, "Report archive", errors, request.path)
     filters = form.cleaned_data if form.is_bound else {}
     files = selectors.archive_list(
         pack=filters.get("pack"),

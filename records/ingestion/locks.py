@@ -58,15 +58,16 @@ def _amount_field(spec: EntitySpec) -> FieldSpec | None:
     return spec.field_map.get("amount") or (money[0] if money else None)
 
 
+def _summary_fields(spec: EntitySpec) -> list[FieldSpec]:
+    """What a summary shows: the period, the amount, the currency (those the entity has)."""
+    fields = [spec.field_map[spec.period_field], _amount_field(spec)]
+    fields.append(spec.field_map.get("currency"))
+    return [f for f in fields if f is not None]
+
+
 def summary_attrs(spec: EntitySpec) -> list[str]:
-    """The model attributes a deletion's summary reads: period, amount, currency."""
-    attrs = [_period_attr(spec)]
-    amount = _amount_field(spec)
-    if amount is not None:
-        attrs.append(amount.attr)
-    if "currency" in spec.field_map:
-        attrs.append(spec.field_map["currency"].attr)
-    return attrs
+    """The model attributes a deletion's summary reads (see :func:`_summary_fields`)."""
+    return [f.attr for f in _summary_fields(spec)]
 
 
 def _text(value: Any) -> str:
@@ -185,12 +186,7 @@ def adjustments_flag_deletes(
     ``summary_attrs(spec)`` read before the deletion. Returns how many flags."""
     if not locked or not spec.period_field:
         return 0
-    amount = _amount_field(spec)
-    names = [spec.period_field]
-    if amount is not None:
-        names.append(amount.name)
-    if "currency" in spec.field_map:
-        names.append("currency")
+    names = [f.name for f in _summary_fields(spec)]
     flags: list[PostCloseAdjustment] = []
     for ext, values in deleted.items():
         row = dict(zip(names, values, strict=True))

@@ -29,7 +29,7 @@ from benchmarks.management.commands import bench_dashboards
 from closing.actions import figures_recompute
 from finhub.core.calendar import last_closed_month, month_period
 from records import models as m
-from reports.building import report_build, report_params_from_dict
+from reports.building import report_build, report_params_for
 from reports.definitions import REPORTS
 from reports.rendering import render
 
@@ -86,21 +86,13 @@ class Command(bench_dashboards.Command):
             username=USERNAME, defaults={"is_superuser": True}
         )
         period = month_period(last_closed_month(timezone.localdate()))
-        data = {
-            "period": {
-                "kind": period.kind,
-                "start": period.start.isoformat(),
-                "end": period.end.isoformat(),
-            }
-        }
         rows, built = [], []
         meta = {"title": "Month-end pack", "generated_by": USERNAME}
         try:
             for key in REPORTS:
                 started = time.perf_counter()
-                report = report_build(
-                    key=key, params=report_params_from_dict(key=key, data=data), user=user
-                )
+                params = report_params_for(key=key, period=period, values={})
+                report = report_build(key=key, params=params, user=user)
                 build_s = time.perf_counter() - started
                 built.append(report)
                 times = []

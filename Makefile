@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 ASSETS := static/vendor/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help system-deps install run test schemathesis lint imports typecheck format migrate demo worker beat web sandbox check-deploy clean lock bench-ingest bench-metrics bench-dashboards bench-retention bench-forecast bench-alerts bench-reports
+.PHONY: help system-deps install run test schemathesis lint imports typecheck format migrate demo worker beat web sandbox check-deploy clean lock bench-ingest bench-metrics bench-dashboards bench-retention bench-forecast bench-alerts bench-reports bench-freshness fault-test load-test bench-periods
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -75,8 +75,10 @@ format: install ## Fix lint and formatting in place
 web: install ## Run only the web server
 	$(BIN)/python manage.py runserver 127.0.0.1:$${FINHUB_PORT:-8000}
 
-worker: install ## Run only a Celery worker
-	$(BIN)/celery -A finhub worker --loglevel=INFO
+# REMAP_SIGTERM=SIGQUIT: SIGTERM stops the worker within its grace period, returning unfinished
+# tasks to their queue (docs/operations.md, "Stopping a worker").
+worker: install ## Run only a Celery worker: every queue, or QUEUES=sync,metrics (a production pool)
+	REMAP_SIGTERM=SIGQUIT $(BIN)/celery -A finhub worker --loglevel=INFO $(if $(QUEUES),--queues $(QUEUES))
 
 beat: install ## Run only Celery beat (schedules from the database)
 	$(BIN)/celery -A finhub beat --loglevel=INFO --schedule=var/celerybeat-schedule
@@ -87,8 +89,11 @@ sandbox: install ## Run only the sandbox source systems the demo connectors read
 bench-ingest: migrate ## Ledger lines/s through the HTTP ingest API vs a raw COPY (ROWS=200000; PostgreSQL)
 	$(BIN)/python manage.py bench_ingest --rows $${ROWS:-200000}
 
-bench-metrics: migrate ## Seconds per attribution model from the DB, 1M touchpoints (SCALE=1) + channelattribution
-	$(BIN)/python manage.py bench_metrics --scale $${SCALE:-1} --install-channelattribution
+bench-metrics: migrate ## 7 attribution models x 2 levels over the whole generated history vs a raw COPY (ratio <= 3), per model, channelattribution (SCALE=1 ROUNDS=3)
+	$(BIN)/python manage.py bench_metrics --scale $${SCALE:-1} --rounds $${ROUNDS:-3} --install-channelattribution
+
+bench-periods: migrate ## Every dashboard for custom periods without a stored snapshot: p50/p95 (<= 500 ms, marketing <= 2 s; SCALE=1 REQUESTS=20; PostgreSQL)
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py bench_periods --scale $${SCALE:-1} --requests $${REQUESTS:-20}
 
 bench-dashboards: migrate ## p50/p95 server time + queries of every dashboard at 1M GL lines/touchpoints (SCALE=1; PostgreSQL)
 	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py bench_dashboards --scale $${SCALE:-1} --requests $${REQUESTS:-30}
@@ -104,6 +109,15 @@ bench-alerts: migrate ## One beat tick evaluating 1,000 alert rule instances (<=
 
 bench-reports: migrate ## Build + render the 10-report pack to PDF and XLSX at 1M GL lines/touchpoints (<= 20 s; SCALE=1; PostgreSQL)
 	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py bench_reports --scale $${SCALE:-1}
+
+bench-freshness: migrate ## Seconds from a push of 100 GL lines to the executive page showing them (<= 10 s; SCALE=1; PostgreSQL)
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py bench_freshness --scale $${SCALE:-1}
+
+load-test: migrate ## Locust mixed traffic vs gunicorn at 1M GL lines/touchpoints; fails on >0.1% errors or a p95 over target (USERS=20 DURATION=120 SCALE=1 NO_WARM=1 skips the recompute; PostgreSQL)
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py load_test --scale $${SCALE:-1} --users $${USERS:-20} --duration $${DURATION:-120} $${NO_WARM:+--no-warm}
+
+fault-test: install ## Faults against private PostgreSQL + Redis + workers: kill -9, restarts, races, clock skew, chaos (FAULT_MINUTES=3)
+	$(BIN)/python -m benchmarks.faults.run --chaos-minutes $${FAULT_MINUTES:-3}
 
 check-deploy: install ## Django's deployment checks with production settings
 	DJANGO_ENV=production SECRET_KEY=$${SECRET_KEY:-$$(python3 -c 'import secrets;print(secrets.token_urlsafe(50))')} ALLOWED_HOSTS=$${ALLOWED_HOSTS:-example.com} FINHUB_ENCRYPTION_KEY=$${FINHUB_ENCRYPTION_KEY:-$$($(BIN)/python -c 'from cryptography.fernet import Fernet;print(Fernet.generate_key().decode())')} $(BIN)/python manage.py check --deploy --fail-level WARNING

@@ -8,6 +8,7 @@ the Idempotency-Key protocol and call the ingestion engine
 import re
 from functools import partial
 
+from django.db import transaction
 from django.urls import path
 from django_guid import get_guid
 from drf_spectacular.utils import (
@@ -36,6 +37,7 @@ from connectors.serializers import (
     WebhookResultSerializer,
 )
 from connectors.services import (
+    IdempotencyClaimLost,
     connector_webhook_secret,
     idempotency_claim,
     idempotency_complete,
@@ -53,6 +55,7 @@ from records.ingestion.services import (
     MAX_RECORDS_PER_REQUEST,
     Actor,
     IngestRequestError,
+    IngestResult,
     WriteContention,
     entity_field_docs,
     ingest_records,
@@ -227,15 +230,7 @@ class IngestView(APIView):
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         if claim.outcome == "in_progress":
-            return Response(
-                {
-                    "detail": "A request with this Idempotency-Key is still being processed; "
-                    "retry later to get its response.",
-                    "code": "idempotency_request_in_progress",
-                },
-                status=status.HTTP_409_CONFLICT,
-                headers={"Retry-After": "1"},
-            )
+            return _in_progress_response()
         if claim.outcome == "replay":
             record: IdempotencyKey = claim.record
             return Response(
@@ -244,33 +239,74 @@ class IngestView(APIView):
                 headers={REPLAYED_HEADER: "true"},
             )
         try:
-            status_code, body = self._ingest(request, token, entity, records, atomic)
+            status_code, body = self._ingest(
+                request, token, entity, records, atomic, claim=claim.record
+            )
+        except IdempotencyClaimLost:
+            # This request outlived the claim timeout and a retry took the key over: our
+            # writes were rolled back, the retry's response is the one to replay.
+            return _in_progress_response()
         except BaseException:
+            # Nothing was written (the key completes in the ingest's transaction). If the
+            # database itself is gone this fails too: the claim then expires after the claim
+            # timeout and a retry takes it over.
             idempotency_release(record=claim.record)
             raise
-        idempotency_complete(record=claim.record, status=status_code, body=body)
         return Response(body, status=status_code)
 
-    def _ingest(self, request, token, entity, records, atomic) -> tuple[int, dict]:
+    def _ingest(
+        self, request, token, entity, records, atomic, *, claim: IdempotencyKey | None = None
+    ) -> tuple[int, dict]:
+        """Run the ingest; with a ``claim``, complete its key in the ingest's transaction."""
         actor = Actor(user=None, api_token=token, request_id=get_guid() or "", via="api")
+
+        def write() -> tuple[int, dict, IngestResult | None]:
+            with transaction.atomic():
+                try:
+                    result = ingest_records(
+                        source=token.connector,
+                        entity=entity,
+                        records=records,
+                        actor=actor,
+                        atomic=atomic,
+                    )
+                except IngestRequestError as exc:  # nothing written; the refusal is replayed
+                    status_code, body, result = _refusal_status(exc), exc.as_dict(), None
+                else:
+                    status_code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+                    body = result.as_dict()
+                if claim is not None:
+                    idempotency_complete(record=claim, status=status_code, body=body)
+            return status_code, body, result
+
         try:
-            result = ingest_records(
-                source=token.connector, entity=entity, records=records, actor=actor, atomic=atomic
-            )
+            # A deadlock with a concurrent writer: the whole transaction again (key included).
+            status_code, body, result = run_with_retry(write)
         except WriteContention as exc:
             raise WriteBusy from exc  # an Idempotency-Key is released: the retry runs again
-        except IngestRequestError as exc:
-            code = (
-                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-                if exc.code == "too_many_records"
-                else status.HTTP_404_NOT_FOUND
-                if exc.code == "unknown_entity"
-                else status.HTTP_400_BAD_REQUEST
-            )
-            return code, exc.as_dict()
-        records_pushed(connector_id=token.connector_id, result=result)
-        body = result.as_dict()
-        return (status.HTTP_201_CREATED if result.created else status.HTTP_200_OK), body
+        if result is not None:
+            records_pushed(connector_id=token.connector_id, result=result)
+        return status_code, body
+
+
+def _refusal_status(exc: IngestRequestError) -> int:
+    if exc.code == "too_many_records":
+        return status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    if exc.code == "unknown_entity":
+        return status.HTTP_404_NOT_FOUND
+    return status.HTTP_400_BAD_REQUEST
+
+
+def _in_progress_response() -> Response:
+    return Response(
+        {
+            "detail": "A request with this Idempotency-Key is still being processed; "
+            "retry later to get its response.",
+            "code": "idempotency_request_in_progress",
+        },
+        status=status.HTTP_409_CONFLICT,
+        headers={"Retry-After": "1"},
+    )
 
 
 def _entity_view(entity: str) -> type[IngestView]:

@@ -164,7 +164,11 @@ class IdempotencyKey(models.Model):
     """A client's ``Idempotency-Key`` for one write request, scoped to its API token.
 
     The row is claimed by an INSERT before the work starts (the unique constraint makes a
-    concurrent second request fail to claim and get 409), then holds the response to replay.
+    concurrent second request fail to claim and get 409), then completed with the response
+    to replay in the transaction that writes the request's effects: a crash leaves both or
+    neither. A claim still in progress after FINHUB_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS is a
+    request that died; a retry takes it over (``created_at`` is when the current claim was
+    made, and identifies it).
     """
 
     class Status(models.TextChoices):
@@ -355,3 +359,52 @@ class ReconciliationResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity} {self.month or 'all'}: {'ok' if self.matched else 'differs'}"
+
+
+class SourceCallDay(models.Model):
+    """The calls FinHub made to one connector's source API on one day (local date), counted
+    per logical call: a GET and all its retries are one call (docs/connectors.md, "API
+    reliability"). The sync HTTP client buffers its counts and adds them here once, when it
+    closes: one row per connector and day, never a row per call."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="call_days")
+    day = models.DateField()
+    calls = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    # Of the succeeded calls, those that needed more than one attempt.
+    retried_succeeded = models.PositiveIntegerField(default=0)
+    # The source failed: 5xx, 429, timeouts, dropped connections, a 200 that is not JSON.
+    failed_source = models.PositiveIntegerField(default=0)
+    # FinHub's own request failed: another 4xx, refused credentials (401/403).
+    failed_finhub = models.PositiveIntegerField(default=0)
+    # HTTP attempts made (retries included): how hard the calls were.
+    attempts = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["connector", "-day"]
+        verbose_name = "source API calls (day)"
+        verbose_name_plural = "source API calls (days)"
+        constraints = [
+            # The natural key the client's upsert adds to.
+            models.UniqueConstraint(fields=["connector", "day"], name="sourcecallday_unique"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    calls=models.F("succeeded")
+                    + models.F("failed_source")
+                    + models.F("failed_finhub")
+                ),
+                name="sourcecallday_calls_sum",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(retried_succeeded__lte=models.F("succeeded")),
+                name="sourcecallday_retried_le_succeeded",
+            ),
+        ]
+        indexes = [
+            # API reliability over the last 30 days, all connectors: WHERE day >= … GROUP BY.
+            models.Index(fields=["day"], name="c_sourcecallday_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector} {self.day}: {self.succeeded}/{self.calls} calls succeeded"

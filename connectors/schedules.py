@@ -21,4 +21,13 @@ SCHEDULES = [
         why="Abandons sync runs whose worker stopped heartbeating and queues a retry that "
         "resumes from the last committed page.",
     ),
+    ScheduleSpec(
+        name="connectors: push API reliability",
+        task="connectors.tasks.api_reliability_measure",
+        crontab={"minute": "5", "hour": "0"},
+        # Every finished sync pushes it too; the daily push keeps the 30-day window rolling
+        # (old days leave it) and the scorecard fresh on days without a sync. Just after
+        # midnight: the measurement is about the new day.
+        why="Pushes API reliability over the last 30 days to the scorecard.",
+    ),
 ]

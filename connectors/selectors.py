@@ -5,16 +5,16 @@ Freshness and health are computed set-based: a fixed number of queries whatever 
 of connectors, so dashboards and the health page stay cheap as sources are added.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from connectors.models import ApiToken, Connector, ReconciliationResult, SyncRun
+from connectors.models import ApiToken, Connector, ReconciliationResult, SourceCallDay, SyncRun
 from finhub.core.money import CENT
 
 
@@ -207,8 +207,6 @@ def _percent(part: int, whole: int) -> Decimal:
 
 # --- measured on the scorecard ---------------------------------------------------------------
 
-RELIABILITY_WINDOW = timedelta(days=30)
-
 
 def percent_down(part: int, whole: int) -> Decimal:
     """``part`` / ``whole`` x 100 rounded down to 2 places: a measured share never shows more
@@ -216,19 +214,126 @@ def percent_down(part: int, whole: int) -> Decimal:
     return (Decimal(part) * 100 / Decimal(whole)).quantize(CENT, rounding=ROUND_DOWN)
 
 
-def api_reliability_pct(*, now: datetime | None = None) -> Decimal | None:
-    """The share of sync runs (all connectors) finished in the last 30 days that succeeded,
-    in percent (``percent_down``). Skipped runs are left out: a skip is a decision (paused,
-    already running), not a source failing. None when there were none."""
-    now = now or timezone.now()
-    finished = SyncRun.objects.filter(
-        finished_at__gte=now - RELIABILITY_WINDOW,
-        status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED, SyncRun.Status.ABANDONED],
-    )
-    total = finished.count()
-    if not total:
+RELIABILITY_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ReliabilityRow:
+    """API reliability of one connector (or of all: ``connector_id`` 0) over the last days
+    (docs/connectors.md, "API reliability"): logical calls by outcome.
+
+    ``reliability_percent`` = succeeded / calls, in percent, 2 places half-up (None: no
+    call). FinHub-side failures count against it and are shown apart (``failed_finhub``,
+    ``finhub_failure_percent``) so that a wrong mapping or refused credentials are not
+    mistaken for an unreliable source."""
+
+    connector_id: int
+    connector_name: str
+    calls: int
+    succeeded: int
+    retried_succeeded: int
+    failed_source: int
+    failed_finhub: int
+    attempts: int = 0
+    days: int = RELIABILITY_DAYS
+    reliability_percent: Decimal | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        # A field, not a property: the row's dict (asdict, a template) carries it too.
+        object.__setattr__(self, "reliability_percent", percent_half_up(self.succeeded, self.calls))
+
+    @property
+    def source_failure_percent(self) -> Decimal | None:
+        return percent_half_up(self.failed_source, self.calls)
+
+    @property
+    def finhub_failure_percent(self) -> Decimal | None:
+        return percent_half_up(self.failed_finhub, self.calls)
+
+    @property
+    def failed(self) -> int:
+        return self.failed_source + self.failed_finhub
+
+
+def percent_half_up(part: int, whole: int) -> Decimal | None:
+    """``part`` / ``whole`` in percent, 2 places half-up; None when ``whole`` is 0."""
+    if not whole:
         return None
-    return percent_down(finished.filter(status=SyncRun.Status.SUCCEEDED).count(), total)
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+_CALL_FIELDS = (
+    "calls",
+    "succeeded",
+    "retried_succeeded",
+    "failed_source",
+    "failed_finhub",
+    "attempts",
+)
+
+
+def reliability_first_day(*, days: int = RELIABILITY_DAYS, now: datetime | None = None):
+    """The first day of the window: the last ``days`` days, today (local date) included."""
+    if days < 1:
+        raise ValueError(f"days must be at least 1, not {days}")
+    return timezone.localdate(now or timezone.now()) - timedelta(days=days - 1)
+
+
+def _call_sums() -> dict:
+    return {name: Coalesce(Sum(name), 0) for name in _CALL_FIELDS}
+
+
+def api_reliability_by_connector(
+    *, days: int = RELIABILITY_DAYS, now: datetime | None = None
+) -> list[ReliabilityRow]:
+    """API reliability of each connector that made calls in the last ``days`` days, by
+    connector name. One query whatever the number of connectors."""
+    first = reliability_first_day(days=days, now=now)
+    rows = (
+        SourceCallDay.objects.filter(day__gte=first)
+        .values("connector_id", "connector__name")
+        .annotate(**_call_sums())
+        .order_by("connector__name", "connector_id")
+    )
+    return [
+        ReliabilityRow(
+            connector_id=row["connector_id"],
+            connector_name=row["connector__name"],
+            days=days,
+            **{name: row[name] for name in _CALL_FIELDS},
+        )
+        for row in rows
+    ]
+
+
+def api_reliability_overall(
+    *, days: int = RELIABILITY_DAYS, now: datetime | None = None
+) -> ReliabilityRow:
+    """API reliability of all connectors together over the last ``days`` days (the scorecard
+    figure): one aggregate query; ``reliability_percent`` is None when no call was made."""
+    first = reliability_first_day(days=days, now=now)
+    totals = SourceCallDay.objects.filter(day__gte=first).aggregate(**_call_sums())
+    return ReliabilityRow(
+        connector_id=0,
+        connector_name="All connectors",
+        days=days,
+        **{name: totals[name] for name in _CALL_FIELDS},
+    )
+
+
+def connector_reliability_annotations(
+    *, days: int = RELIABILITY_DAYS, now: datetime | None = None
+) -> dict:
+    """Annotations giving each connector its calls and succeeded calls over the last ``days``
+    days (``api_calls``, ``api_succeeded``; None without calls), as correlated subqueries:
+    a connector list shows its reliability without a query per row."""
+    first = reliability_first_day(days=days, now=now)
+    days_of = SourceCallDay.objects.filter(connector=OuterRef("pk"), day__gte=first).order_by()
+
+    def total(name: str) -> Subquery:
+        return Subquery(days_of.values("connector").annotate(total=Sum(name)).values("total"))
+
+    return {"api_calls": total("calls"), "api_succeeded": total("succeeded")}
 
 
 @dataclass(frozen=True)
@@ -243,6 +348,8 @@ class ConnectorHealth:
     reconciliation_at: datetime | None
     reconciliation_buckets: int
     reconciliation_mismatched: int
+    # API reliability over RELIABILITY_DAYS (None: no call to the source in that time).
+    reliability: ReliabilityRow | None = None
 
     @property
     def week(self) -> WindowStats:
@@ -278,9 +385,10 @@ def connector_schedule_label(connector: Connector) -> str:
 
 
 def connector_health_list(*, now: datetime | None = None) -> list[ConnectorHealth]:
-    """Health of every pull connector, by name, in four queries whatever their number:
+    """Health of every pull connector, by name, in five queries whatever their number:
     connectors (with their last reconciled run), run stats over 7/30 days, the last
-    RECENT_RUNS runs of each (from the last 30 days), and the buckets of those reconciliations.
+    RECENT_RUNS runs of each (from the last 30 days), the buckets of those reconciliations
+    and the API reliability of each over RELIABILITY_DAYS.
     """
     now = now or timezone.now()
     since = {days: now - timedelta(days=days) for days in HEALTH_WINDOWS}
@@ -359,6 +467,8 @@ def connector_health_list(*, now: datetime | None = None) -> list[ConnectorHealt
         .annotate(total=Count("pk"), mismatched=Count("pk", filter=Q(matched=False)))
     }
 
+    reliability = {row.connector_id: row for row in api_reliability_by_connector(now=now)}
+
     result = []
     for connector in connectors:
         row = stats.get(connector.pk, {})
@@ -390,6 +500,7 @@ def connector_health_list(*, now: datetime | None = None) -> list[ConnectorHealt
                 reconciliation_at=connector.rec_at,
                 reconciliation_buckets=bucket.get("total", 0),
                 reconciliation_mismatched=bucket.get("mismatched", 0),
+                reliability=reliability.get(connector.pk),
             )
         )
     return result

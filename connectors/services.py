@@ -1,17 +1,26 @@
-"""Writes for connectors: API tokens, webhook secrets, idempotency keys and webhook events."""
+"""Writes for connectors: API tokens, webhook secrets, idempotency keys, webhook events, the
+source API call counts and the API reliability measurement."""
 
+import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from connectors import crypto
-from connectors.models import ApiToken, Connector, IdempotencyKey
+from connectors.models import ApiToken, Connector, IdempotencyKey, SourceCallDay
+from connectors.selectors import api_reliability_overall
+from connectors.sync.calls import CallCounts
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "fh"  # noqa: S105 - the public marker of FinHub tokens, not a secret
 # The prefix is 12 hex characters (fits ApiToken.prefix's 16, contains no "_"); the secret
@@ -135,12 +144,25 @@ class IdempotencyClaim:
     record: IdempotencyKey
 
 
+class IdempotencyClaimLost(Exception):
+    """This request's claim was taken over by a retry (it ran past the claim timeout):
+    its writes must be rolled back, the retry's are the ones kept."""
+
+
+def idempotency_claim_timeout() -> timedelta:
+    return timedelta(seconds=settings.FINHUB_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS)
+
+
 def idempotency_claim(*, token: ApiToken, key: str, fingerprint: str) -> IdempotencyClaim:
     """Claim ``key`` for this request with an INSERT the unique constraint arbitrates.
 
     Runs in its own (committed) transaction, so a concurrent request sees the claim at once.
+    A claim still in progress after the claim timeout belongs to a request that died (its
+    database connection crashed before it could complete or release the key): this request
+    takes it over with a conditional UPDATE, so of several retries exactly one wins.
     """
-    for _attempt in range(2):
+    # At most: an expired row deleted, a takeover lost to another retry, the final look.
+    for _attempt in range(3):
         try:
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(
@@ -151,27 +173,61 @@ def idempotency_claim(*, token: ApiToken, key: str, fingerprint: str) -> Idempot
             record = IdempotencyKey.objects.filter(token=token, key=key).first()
             if record is None:
                 continue  # released or purged in between: claim again
-            if record.expires_at <= timezone.now():
+            now = timezone.now()
+            if record.expires_at <= now:
                 # Expired but not yet purged: it no longer binds the key.
-                IdempotencyKey.objects.filter(pk=record.pk, expires_at__lte=timezone.now()).delete()
+                IdempotencyKey.objects.filter(pk=record.pk, expires_at__lte=now).delete()
                 continue
             if record.fingerprint != fingerprint:
                 return IdempotencyClaim("mismatch", record)
-            if record.status == IdempotencyKey.Status.IN_PROGRESS:
+            if record.status == IdempotencyKey.Status.DONE:
+                return IdempotencyClaim("replay", record)
+            if now - record.created_at < idempotency_claim_timeout():
                 return IdempotencyClaim("in_progress", record)
-            return IdempotencyClaim("replay", record)
-    raise RuntimeError("Could not claim the idempotency key")  # pragma: no cover - twice raced
+            if _idempotency_take_over(record=record, now=now):
+                logger.warning(
+                    "Idempotency-Key %r of token %s: took over a claim left in progress since "
+                    "%s (its request died)",
+                    key,
+                    token.pk,
+                    record.created_at.isoformat(),
+                )
+                return IdempotencyClaim("claimed", record)
+            # Another retry took it over, or the request completed meanwhile: look again.
+    raise RuntimeError("Could not claim the idempotency key")  # pragma: no cover - raced thrice
+
+
+def _idempotency_take_over(*, record: IdempotencyKey, now) -> bool:
+    """Renew a stale claim for this request; False when it changed since it was read."""
+    from connectors.models import idempotency_expiry
+
+    expires_at = idempotency_expiry()
+    taken = IdempotencyKey.objects.filter(
+        pk=record.pk, status=IdempotencyKey.Status.IN_PROGRESS, created_at=record.created_at
+    ).update(created_at=now, expires_at=expires_at)
+    if taken:
+        record.created_at, record.expires_at = now, expires_at
+    return bool(taken)
 
 
 def idempotency_complete(*, record: IdempotencyKey, status: int, body) -> None:
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        status=IdempotencyKey.Status.DONE, response_status=status, response_body=body
-    )
+    """Store the response to replay. Call it inside the transaction that writes the
+    request's effects, so that a crash leaves both (the retry replays) or neither (the
+    retry runs again). Raises IdempotencyClaimLost when a retry took the claim over: the
+    caller's transaction must then roll back."""
+    completed = IdempotencyKey.objects.filter(
+        pk=record.pk, status=IdempotencyKey.Status.IN_PROGRESS, created_at=record.created_at
+    ).update(status=IdempotencyKey.Status.DONE, response_status=status, response_body=body)
+    if not completed:
+        raise IdempotencyClaimLost(f"Idempotency-Key {record.key!r} was taken over by a retry.")
 
 
 def idempotency_release(*, record: IdempotencyKey) -> None:
-    """The request failed unexpectedly: drop the claim so a retry with the key can run."""
-    IdempotencyKey.objects.filter(pk=record.pk, status=IdempotencyKey.Status.IN_PROGRESS).delete()
+    """The request failed unexpectedly: drop its claim so a retry with the key can run (a
+    completed key, or a claim a retry took over, is left alone)."""
+    IdempotencyKey.objects.filter(
+        pk=record.pk, status=IdempotencyKey.Status.IN_PROGRESS, created_at=record.created_at
+    ).delete()
 
 
 def idempotency_keys_purge(*, now=None) -> int:
@@ -228,3 +284,61 @@ def records_pushed(*, connector_id: int, result) -> None:
 
     if result.batch_id is not None and (result.created or result.updated):
         records_synced.send(sender=Connector, connector_id=connector_id)
+
+
+# --- API reliability ---------------------------------------------------------------------------
+
+_COUNTED = ("calls", "succeeded", "retried_succeeded", "failed_source", "failed_finhub", "attempts")
+
+
+def source_calls_record(*, connector_id: int, days: Mapping[dt.date, CallCounts]) -> None:
+    """Add a client's call counts to the connector's days: per day one UPDATE adding in SQL
+    (``F() + n``: concurrent clients of one connector never lose each other's counts), and
+    an INSERT when the day has no row yet (a concurrent insert is caught and added to)."""
+    for day, counts in days.items():
+        if not counts.calls:
+            continue
+        values = {name: getattr(counts, name) for name in _COUNTED}
+        add = {name: F(name) + value for name, value in values.items()}
+        with transaction.atomic():
+            if SourceCallDay.objects.filter(connector_id=connector_id, day=day).update(**add):
+                continue
+            try:
+                with transaction.atomic():
+                    SourceCallDay.objects.create(connector_id=connector_id, day=day, **values)
+            except IntegrityError:  # created meanwhile by another client: add to it
+                SourceCallDay.objects.filter(connector_id=connector_id, day=day).update(**add)
+
+
+API_RELIABILITY_KEY = "api_reliability"
+API_RELIABILITY_SOURCE = "auto:connectors.api_reliability"
+
+
+def api_reliability_push(*, now: dt.datetime | None = None) -> bool:
+    """Push API reliability over the last 30 days (all connectors) to the scorecard, about
+    today. Returns whether a value was pushed: not when no call was made, nor when the
+    programme has no such metric (a FinHub without the roadmap loaded is not an error)."""
+    from roadmap.services import MeasurementError, measurement_record
+
+    now = now or timezone.now()
+    overall = api_reliability_overall(now=now)
+    if overall.reliability_percent is None:
+        return False
+    note = (
+        f"{overall.calls} calls over {overall.days} days, "
+        f"{overall.failed_finhub} FinHub-side failures"
+    )
+    try:
+        measurement_record(
+            metric_key=API_RELIABILITY_KEY,
+            value=overall.reliability_percent,
+            measured_at=now,
+            source=API_RELIABILITY_SOURCE,
+            note=note,
+            period=timezone.localdate(now).isoformat(),
+        )
+    except MeasurementError as exc:
+        # Unknown key: the programme is not loaded (or has no such metric).
+        logger.info("measurement %s not recorded: %s", API_RELIABILITY_KEY, exc)
+        return False
+    return True

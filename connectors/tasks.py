@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from connectors.models import Connector, SyncRun
-from connectors.services import idempotency_keys_purge
+from connectors.services import api_reliability_push, idempotency_keys_purge
 from connectors.sync import reaper
 from connectors.sync.engine import sync_run_execute
 from connectors.sync.runs import sync_request
@@ -40,3 +40,10 @@ def sync_schedule_fire(connector_id: int) -> str:
         return "missing"
     run = sync_request(connector, trigger=SyncRun.Trigger.SCHEDULE, enqueue=False)
     return sync_run_execute(run.pk).status
+
+
+# expires: a daily push stuck in a backlog is superseded by the next sync's or day's push.
+@shared_task(acks_late=True, expires=6 * 3600)
+def api_reliability_measure() -> bool:
+    """Push API reliability (30 days) to the scorecard; False when nothing was pushed."""
+    return api_reliability_push()

@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
 from django_guid.integrations import CeleryIntegration
 
-from finhub.core import theme
+from finhub.core import queues, theme
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FINHUB_VAR_DIR", BASE_DIR / "var"))
@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "dashboards",
     "roadmap",
     "overview",
+    "operations",
     "alerts",
     "reports",
     "closing",
@@ -83,6 +84,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
+    # Near the top, so a request's time includes every middleware below (sessions, auth,
+    # the login check, ...) as well as the view: the server time a user waits for. Only the
+    # request id comes first, so a warning from a timing flush carries it.
+    "operations.middleware.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -246,6 +251,21 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A queue per workload (finhub/core/queues.py says which task goes where, and why).
+# FINHUB_QUEUE_PREFIX is for tests: their messages never reach a `make run` worker on the
+# same Redis, and each test that starts workers gets queues of its own.
+FINHUB_QUEUE_PREFIX = env.str(
+    "FINHUB_QUEUE_PREFIX", default="finhub-test-" if RUNNING_TESTS else ""
+)
+CELERY_TASK_ROUTES = ("finhub.core.queues.route_task",)
+CELERY_TASK_DEFAULT_QUEUE = FINHUB_QUEUE_PREFIX + queues.DEFAULT
+CELERY_TASK_QUEUES = queues.task_queues(FINHUB_QUEUE_PREFIX)  # a worker without -Q takes all
+# Stopping (SIGTERM, with REMAP_SIGTERM=SIGQUIT in the worker's environment: Procfile,
+# docs/operations.md): running tasks get this long to finish, then they are cancelled and,
+# being acks_late, their messages go back to the queue for the next worker. The worker
+# exits within this + ~5 s (the filesystem broker polls every 2 s); the supervisor's stop
+# timeout must be longer (make run's honcho kills after 5 s).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("FINHUB_WORKER_SOFT_SHUTDOWN_SECONDS", default=1.0)
 CELERY_TASK_IGNORE_RESULT = True  # the database records are the truth, not task results
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -391,6 +411,13 @@ FINHUB_ENCRYPTION_KEY = (
 )
 # Push API: records per ingest request and the raw body cap (checked before parsing).
 FINHUB_INGEST_MAX_BODY_BYTES = env.int("FINHUB_INGEST_MAX_BODY_BYTES", default=20 * 1024 * 1024)
+# An Idempotency-Key claim older than this is a request that died (e.g. a database crash):
+# a retry takes it over. Must exceed the longest request (gunicorn --timeout, 30 s default).
+FINHUB_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS = env.int(
+    "FINHUB_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS", default=60
+)
+if FINHUB_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS < 1:
+    raise ImproperlyConfigured("FINHUB_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS must be at least 1.")
 # Every amount is converted to this ISO 4217 currency for reporting (docs/metrics.md,
 # "Conventions").
 FINHUB_REPORTING_CURRENCY = env.str("FINHUB_REPORTING_CURRENCY", default="USD").upper()
@@ -431,8 +458,10 @@ FINHUB_BASELINE_MONTHS = _positive_months("FINHUB_BASELINE_MONTHS", 12)
 # The attribution model dashboards open with (one of metrics.computations.attribution.MODELS).
 FINHUB_DEFAULT_ATTRIBUTION_MODEL = env.str("FINHUB_DEFAULT_ATTRIBUTION_MODEL", default="linear")
 # A finished sync queues the metrics recompute this many seconds later; syncs finishing
-# within that window (make run's first six) share one recompute (metrics.services).
-FINHUB_RECOMPUTE_DEBOUNCE_SECONDS = env.int("FINHUB_RECOMPUTE_DEBOUNCE_SECONDS", default=30)
+# within that window (make run's first six) share one recompute (metrics.services). Short:
+# the recompute is incremental (only the months changed), and a pushed figure must reach
+# the dashboards within seconds (docs/benchmarks.md, "Fresh figures after a push").
+FINHUB_RECOMPUTE_DEBOUNCE_SECONDS = env.int("FINHUB_RECOMPUTE_DEBOUNCE_SECONDS", default=5)
 # ... but a request never waits longer than this for its recompute (syncs and pushes arriving
 # closer together than the debounce window would otherwise postpone it forever).
 FINHUB_RECOMPUTE_MAX_WAIT_SECONDS = env.int("FINHUB_RECOMPUTE_MAX_WAIT_SECONDS", default=300)
@@ -464,12 +493,32 @@ FINHUB_SYNC_MAX_ATTEMPTS = env.int("FINHUB_SYNC_MAX_ATTEMPTS", default=5)
 FINHUB_SYNC_BACKOFF_SECONDS = env.float("FINHUB_SYNC_BACKOFF_SECONDS", default=0.5)
 FINHUB_SYNC_BACKOFF_MAX_SECONDS = env.float("FINHUB_SYNC_BACKOFF_MAX_SECONDS", default=30)
 FINHUB_SYNC_TIMEOUT_SECONDS = env.float("FINHUB_SYNC_TIMEOUT_SECONDS", default=30)
+# A page-numbered source's mark stays this far behind the start of the sync that set it, so
+# records changed during that sync are read by the next one despite clock skew (engine.py).
+FINHUB_SYNC_OVERLAP_SECONDS = env.int("FINHUB_SYNC_OVERLAP_SECONDS", default=300)
 # The sandbox source (python -m connectors.sandbox, the Procfile's "sandbox" process) that the
 # demo connectors created by load_demo read from.
 FINHUB_SANDBOX_URL = env.str(
     "FINHUB_SANDBOX_URL",
     default=f"http://127.0.0.1:{env.int('FINHUB_SANDBOX_PORT', default=8765)}",
 )
+
+# Request timing (operations.middleware, docs/operations.md): each web process keeps
+# per-endpoint latency histograms in memory and adds them to the database at most every
+# FINHUB_TIMING_FLUSH_SECONDS (0: after every request), from the request that finds the last
+# flush older than that, and at exit. Tests store only when they flush explicitly: a flush
+# inside an unrelated test would add queries to it, and one at exit would write into the
+# development database once the test database is gone. Hourly rows older than
+# FINHUB_TIMING_RETENTION_DAYS are deleted by the hourly operations task.
+FINHUB_TIMING_FLUSH_SECONDS = env.int(
+    "FINHUB_TIMING_FLUSH_SECONDS", default=10**9 if RUNNING_TESTS else 60
+)
+FINHUB_TIMING_FLUSH_AT_EXIT = not RUNNING_TESTS
+FINHUB_TIMING_RETENTION_DAYS = env.int("FINHUB_TIMING_RETENTION_DAYS", default=30)
+if FINHUB_TIMING_FLUSH_SECONDS < 0 or FINHUB_TIMING_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        "FINHUB_TIMING_FLUSH_SECONDS must be >= 0 and FINHUB_TIMING_RETENTION_DAYS >= 1"
+    )
 
 # --- Reports ----------------------------------------------------------------------------
 # Every generated report file (downloads, packs, scheduled and close deliveries) is archived

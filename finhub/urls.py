@@ -32,4 +32,5 @@ urlpatterns = [
     path("dashboards/", include("dashboards.urls")),
     path("reports/", include("reports.urls")),
     path("roadmap/", include("roadmap.urls")),
+    path("operations/", include("operations.urls")),
 ]

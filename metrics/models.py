@@ -91,6 +91,28 @@ class RecomputeRequest(models.Model):
         return f"recompute request #{self.generation}"
 
 
+class ChangedMonth(models.Model):
+    """A month of a source table that a write changed since the last incremental recompute
+    (metrics/incremental.py): the ingestion path announces each write's months
+    (``records.signals.records_changed``, in the write's transaction) and one row per table and
+    month is added; the recompute claims the rows it read, recomputes the stored snapshots
+    that read those months and deletes exactly those rows once it succeeded.
+
+    Insert-only (no unique key): concurrent writers never wait on each other's marks; the
+    recompute folds duplicates. ``month`` None: the change is not tied to months (a customer,
+    a campaign, an account…) and concerns every snapshot.
+    """
+
+    #: The changed model's label, e.g. "records.glline".
+    table = models.CharField(max_length=100)
+    #: The first day of the month changed; None = every month.
+    month = models.DateField(null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.month or 'every month'}"
+
+
 class SpendAnomaly(models.Model):
     """A day of campaign spend or a week of GL expense outside its expected band
     (metrics/anomalies.py detects them; docs/metrics.md, "Spend anomalies").

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -25,13 +26,20 @@ from finhub.core.money import CENT
 from metrics import selectors
 from metrics.computations.attribution import DEFAULT_HALF_LIFE, DEFAULT_LOOKBACK, MODELS
 from metrics.computations.coverage import improvement_pp
-from metrics.models import RecomputeRequest
-from metrics.params import GROUP_BY_CAMPAIGN, MetricsError, check_period, period_params
+from metrics.measurement_capability import campaign_roi_measurement_push
+from metrics.models import MetricSnapshot, RecomputeRequest
+from metrics.params import (
+    GROUP_BY_CAMPAIGN,
+    MetricsError,
+    check_period,
+    params_hash,
+    period_params,
+)
 from metrics.reports.attribution import AttributionContext
 from metrics.reports.cac import SCORECARD_METRICS, last_complete_month
 from metrics.reports.erp import erp_checks
 from metrics.reports.numbers import money, num, percent, ratio, to_number
-from metrics.snapshots import Kind, period_snapshots_store, snapshot_compute
+from metrics.snapshots import Kind, period_requests, period_snapshots_store, snapshot_compute
 
 __all__ = [
     "MetricsError",
@@ -42,6 +50,9 @@ __all__ = [
     "metrics_recompute_claim",
     "metrics_recompute_request",
     "revenue_attribution_accuracy",
+    "scorecard_figures",
+    "scorecard_push",
+    "scorecard_push_stored",
 ]
 
 logger = logging.getLogger(__name__)
@@ -66,8 +77,36 @@ def metrics_compute_all(
     check_period(start, end)
     context = AttributionContext.read(start=start, end=end, lookback_days=lookback_days)
     stored = period_snapshots_store(context, models=models, half_life_days=half_life_days)
-    capability = consistency = None
-    unit_economics = None
+    figures = scorecard_figures(stored, context)
+    pushed = scorecard_push(start=start, end=end, figures=figures) if push_measurements else []
+    return {
+        "start": start,
+        "end": end,
+        "snapshots": len(stored),
+        "revenue_attribution_accuracy": figures.accuracy["accuracy_percent"],
+        "campaign_roi_tracking_capability": figures.capability,
+        "sales_finance_consistency": figures.consistency,
+        "measurements": pushed,
+    }
+
+
+@dataclass(frozen=True)
+class ScorecardFigures:
+    """What the scorecard takes from one period's reports (``accuracy`` None: not
+    measured this time, so not pushed)."""
+
+    capability: object = None
+    consistency: object = None
+    unit_economics: dict | None = None
+    accuracy: dict | None = None
+
+
+def scorecard_figures(
+    stored: Sequence[MetricSnapshot], context: AttributionContext | None
+) -> ScorecardFigures:
+    """The scorecard's figures from a period's snapshots (and, with the period's attribution
+    context, the revenue attribution accuracy)."""
+    capability = consistency = unit_economics = None
     for snapshot in stored:
         if snapshot.kind == Kind.CAMPAIGN_ROI and snapshot.group_by == GROUP_BY_CAMPAIGN:
             capability = snapshot.result["tracking_capability_percent"]  # the last model's
@@ -75,38 +114,64 @@ def metrics_compute_all(
             consistency = snapshot.result["sales_finance_consistency_percent"]
         elif snapshot.kind == Kind.CAC:
             unit_economics = latest_complete_month(snapshot.result["months"])
-    accuracy = revenue_attribution_accuracy(context)
+    accuracy = None if context is None else revenue_attribution_accuracy(context)
+    return ScorecardFigures(capability, consistency, unit_economics, accuracy)
+
+
+def scorecard_push(*, start: dt.date, end: dt.date, figures: ScorecardFigures) -> list[str]:
+    """Push the success-metric measurements of the period's figures; returns the keys."""
     pushed = []
-    if push_measurements:
-        note = f"{start.isoformat()}..{end.isoformat()}"
-        for key, value, source in (
-            ("revenue_attribution_accuracy", accuracy["value"], "auto:metrics.attribution"),
+    note = f"{start.isoformat()}..{end.isoformat()}"
+    measured = [
+        (
+            "campaign_roi_tracking_capability",
+            to_number(figures.capability),
+            "auto:metrics.campaign_roi",
+        ),
+        ("sales_finance_consistency", to_number(figures.consistency), "auto:metrics.sales"),
+    ]
+    if figures.accuracy is not None:
+        measured.insert(
+            0,
             (
-                "campaign_roi_tracking_capability",
-                to_number(capability),
-                "auto:metrics.campaign_roi",
+                "revenue_attribution_accuracy",
+                figures.accuracy["value"],
+                "auto:metrics.attribution",
             ),
-            ("sales_finance_consistency", to_number(consistency), "auto:metrics.sales"),
-        ):
-            if measurement_push(key, value, source, note):
+        )
+    for key, value, source in measured:
+        if measurement_push(key, value, source, note):
+            pushed.append(key)
+    if figures.unit_economics is not None:
+        # The last complete month's (docs/metrics.md, "Scorecard unit economics").
+        month_note = f"month {figures.unit_economics['month'][:7]}"
+        for key, field in SCORECARD_METRICS:
+            value = to_number(figures.unit_economics.get(field))
+            if measurement_push(key, value, "auto:metrics.cac", month_note):
                 pushed.append(key)
-        if unit_economics is not None:
-            # The last complete month's (docs/metrics.md, "Scorecard unit economics").
-            month_note = f"month {unit_economics['month'][:7]}"
-            for key, field in SCORECARD_METRICS:
-                value = to_number(unit_economics.get(field))
-                if measurement_push(key, value, "auto:metrics.cac", month_note):
-                    pushed.append(key)
-        pushed += coverage_improvements_push()
-    return {
-        "start": start,
-        "end": end,
-        "snapshots": len(stored),
-        "revenue_attribution_accuracy": accuracy["accuracy_percent"],
-        "campaign_roi_tracking_capability": capability,
-        "sales_finance_consistency": consistency,
-        "measurements": pushed,
+    pushed += coverage_improvements_push()
+    pushed += campaign_roi_measurement_push()
+    return pushed
+
+
+def scorecard_push_stored(*, start: dt.date, end: dt.date, with_accuracy: bool) -> list[str]:
+    """The incremental recompute's push: the figures of the period's stored snapshots (in
+    the order the engine stores them), the accuracy only when its inputs changed (it reads
+    the period's attribution inputs again)."""
+    keys = [(kind, params_hash(params)) for kind, params in period_requests(start=start, end=end)]
+    found = {
+        (s.kind, s.params_hash): s
+        for s in MetricSnapshot.objects.filter(
+            kind__in={k for k, _h in keys}, params_hash__in={h for _k, h in keys}
+        )
     }
+    stored = [found[key] for key in keys if key in found]
+    context = (
+        AttributionContext.read(start=start, end=end, lookback_days=DEFAULT_LOOKBACK.days)
+        if with_accuracy
+        else None
+    )
+    return scorecard_push(start=start, end=end, figures=scorecard_figures(stored, context))
 
 
 def metrics_recompute_after_sync(*, connector_id: int) -> None:

@@ -238,16 +238,17 @@ def attribution_snapshots_store(
     return stored
 
 
-def period_snapshots_store(
-    context: AttributionContext,
+def period_requests(
     *,
+    start: dt.date,
+    end: dt.date,
+    lookback_days: int = DEFAULT_LOOKBACK.days,
     models: Sequence[str] = MODELS,
-    half_life_days: Decimal | int,
-) -> list[MetricSnapshot]:
-    """Every snapshot the engine keeps for the context's period: attribution and campaign
-    ROI per model and grouping (inputs read once), CAC, sales, budget vs actual per
-    grouping, subscriptions (every customer), cohorts, CS ROI and initiative ROI."""
-    start, end = context.start, context.end
+    half_life_days: Decimal | int = DEFAULT_HALF_LIFE.days,
+) -> list[Request]:
+    """Every snapshot the engine keeps for a period: attribution and campaign ROI per model
+    and grouping, CAC, sales, subscriptions (every customer), cohorts, CS ROI, initiative
+    ROI and budget vs actual per grouping (attribution first)."""
     requests: list[Request] = []
     for model in models:
         for group_by in GROUP_BYS:
@@ -256,12 +257,11 @@ def period_snapshots_store(
                 group_by=group_by,
                 start=start,
                 end=end,
-                lookback_days=context.lookback_days,
+                lookback_days=lookback_days,
                 half_life_days=half_life_days,
             )
             requests += [(Kind.ATTRIBUTION, params), (Kind.CAMPAIGN_ROI, params)]
-    stored = list(attribution_snapshots_store(context, requests).values())
-    for kind, params in (
+    requests += [
         (Kind.CAC, period_params(start=start, end=end)),
         (Kind.SALES, period_params(start=start, end=end)),
         (Kind.SUBSCRIPTIONS, subscriptions_params(start=start, end=end)),
@@ -272,8 +272,53 @@ def period_snapshots_store(
             (Kind.BUDGET_VARIANCE, budget_params(start=start, end=end, group_by=group_by))
             for group_by in BUDGET_GROUP_BYS
         ),
-    ):
-        stored.append(snapshot_compute(kind=kind, params=params))
+    ]
+    return requests
+
+
+def period_snapshots_store(
+    context: AttributionContext,
+    *,
+    models: Sequence[str] = MODELS,
+    half_life_days: Decimal | int,
+) -> list[MetricSnapshot]:
+    """Every snapshot the engine keeps for the context's period (:func:`period_requests`),
+    attribution and campaign ROI from the context's one read of their inputs."""
+    requests = period_requests(
+        start=context.start,
+        end=context.end,
+        lookback_days=context.lookback_days,
+        models=models,
+        half_life_days=half_life_days,
+    )
+    attribution = [(kind, params) for kind, params in requests if kind in ATTRIBUTION_REPORTS]
+    stored = list(attribution_snapshots_store(context, attribution).values())
+    for kind, params in requests:
+        if kind not in ATTRIBUTION_REPORTS:
+            stored.append(snapshot_compute(kind=kind, params=params))
+    return stored
+
+
+def snapshots_recompute(requests: Sequence[Request]) -> list[MetricSnapshot]:
+    """Compute and store ``requests`` now, whatever is stored: attribution / campaign ROI
+    ones sharing a period and lookback from ONE read of their inputs, the others one by
+    one (in the order given, after the attribution ones)."""
+    batches: dict[tuple, list[Request]] = {}
+    others: list[Request] = []
+    for kind, params in requests:
+        if kind in ATTRIBUTION_REPORTS:
+            batch = (params["start"], params["end"], params["lookback_days"])
+            batches.setdefault(batch, []).append((kind, params))
+        else:
+            others.append((kind, params))
+    stored = [snapshot_compute(kind=kind, params=params) for kind, params in others]
+    for (start, end, lookback_days), batch in batches.items():
+        context = AttributionContext.read(
+            start=dt.date.fromisoformat(start),
+            end=dt.date.fromisoformat(end),
+            lookback_days=lookback_days,
+        )
+        stored += attribution_snapshots_store(context, batch).values()
     return stored
 
 
@@ -401,35 +446,34 @@ def warm_periods(today: dt.date) -> list[Period]:
     return list(dict.fromkeys(periods))
 
 
-def snapshots_warm(*, today: dt.date | None = None, models: Sequence[str] = MODELS) -> dict:
-    """Recompute the snapshots of the dashboards' usual periods: everything for each warm
-    period (all attribution models — the marketing page compares them) with its department x
-    account budget variance, and the budget variance by department of its prior period, the
-    same period last year and the 12 trend months (the executive page)."""
-    started = timezone.now()
-    periods = warm_periods(today or timezone.localdate())
-    stored = 0
+def warm_requests(*, today: dt.date, models: Sequence[str] = MODELS) -> list[Request]:
+    """What :func:`snapshots_warm` stores: everything for each warm period with its
+    department x account budget variance, then the budget variance by department of their
+    prior periods, the same periods last year and the 12 trend months (no duplicates)."""
+    periods = warm_periods(today)
+    requests: list[Request] = []
     for period in periods:
-        context = AttributionContext.read(
-            start=period.start, end=period.end, lookback_days=DEFAULT_LOOKBACK.days
-        )
-        stored += len(
-            period_snapshots_store(context, models=models, half_life_days=DEFAULT_HALF_LIFE.days)
-        )
-        kind, params = budget_request(period, DEPARTMENT_ACCOUNT)
-        snapshot_compute(kind=kind, params=params)
-        stored += 1
+        requests += period_requests(start=period.start, end=period.end, models=models)
+        requests.append(budget_request(period, DEPARTMENT_ACCOUNT))
     extra: list[Period] = []
     for period in periods:
         extra += [period.prior(), period.last_year(), *months_ending(period.end)]
     done = set(periods)
     for period in dict.fromkeys(extra):
-        if period in done:
-            continue
-        done.add(period)
-        kind, params = budget_request(period, "department")
-        snapshot_compute(kind=kind, params=params)
-        stored += 1
+        if period not in done:
+            done.add(period)
+            requests.append(budget_request(period, "department"))
+    return requests
+
+
+def snapshots_warm(*, today: dt.date | None = None, models: Sequence[str] = MODELS) -> dict:
+    """Recompute the snapshots of the dashboards' usual periods (:func:`warm_requests`:
+    every attribution model — the marketing page compares them — and the budget variances
+    the executive page reads), each period's attribution from one read of its inputs."""
+    started = timezone.now()
+    requests = warm_requests(today=today or timezone.localdate(), models=models)
+    stored = snapshots_recompute(requests)
+    periods = {(params["start"], params["end"]) for _kind, params in requests}
     seconds = (timezone.now() - started).total_seconds()
-    logger.info("dashboard snapshots warmed: %s in %.1fs", stored, seconds)
-    return {"periods": len(done), "snapshots": stored, "seconds": round(seconds, 1)}
+    logger.info("dashboard snapshots warmed: %s in %.1fs", len(stored), seconds)
+    return {"periods": len(periods), "snapshots": len(stored), "seconds": round(seconds, 1)}

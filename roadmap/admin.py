@@ -8,26 +8,31 @@ completion stamp and the history entry name the user. Users without the change p
 import datetime
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import OuterRef, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import DeletedObject
 from simple_history.template_utils import HistoricalRecordContextHelper
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
-from unfold.decorators import display
+from unfold.decorators import action, display
 
 from finhub.core.spreadsheets import EXPORT_FORMATS
-from roadmap import selectors, services
+from roadmap import gates, selectors, services
 from roadmap.models import (
     ChecklistItem,
     Measurement,
     Phase,
+    PhaseGateOverride,
     Programme,
     Risk,
     SuccessMetric,
@@ -140,16 +145,195 @@ class DeliverableInline(TabularInline):
     tab = True
 
 
+GATE_STATE_LABELS = {
+    "Met": "success",
+    "Not met": "danger",
+    "Not measured": "warning",
+    "Stale": "warning",
+}
+
+
+def gate_evidence_html(gate: gates.Gate):
+    """The gate's criteria as a list: state, title (linked to where to see it), evidence."""
+    if not gate.criteria:
+        return "No criteria: the phase requires no deliverable and owns no metric."
+    rows = format_html_join(
+        "",
+        '<li data-key="{}" data-state="{}"><strong>{}</strong> · <a href="{}">{}</a>: {}{}</li>',
+        (
+            (
+                c.key,
+                c.state,
+                c.state_label,
+                c.url,
+                c.title,
+                c.evidence,
+                format_html(' · <a href="{}">evidence</a>', c.evidence_url)
+                if c.evidence_url
+                else "",
+            )
+            for c in gate.criteria
+        ),
+    )
+    verdict = "The gate holds." if gate.holds else f"{len(gate.unmet)} criterion/criteria unmet."
+    return format_html('<p>{}</p><ul class="list-disc pl-5">{}</ul>', verdict, rows)
+
+
+class PhaseCompleteForm(forms.Form):
+    override_reason = forms.CharField(
+        label="Override reason",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Only when the gate does not hold: why the phase is complete anyway. "
+        "Recorded with your name and the unmet criteria.",
+    )
+
+
 @admin.register(Phase)
 class PhaseAdmin(RoadmapAdmin):
-    list_display = ("__str__", "weeks", "dates", "progress", "blocked", "overdue")
+    list_display = ("__str__", "weeks", "dates", "progress", "blocked", "overdue", "status_label")
     list_select_related = ("programme",)
-    list_filter = ("programme",)
+    list_filter = ("programme", "status")
     search_fields = ("name", "description")
     inlines = [WorkItemInline, DeliverableInline]
+    filter_horizontal = ("gate_metrics",)
+    readonly_fields = ("completed_at", "completed_by", "gate", "overrides")
+    fieldsets = (
+        (None, {"fields": ("programme", "number", "name", "description")}),
+        ("Schedule", {"fields": ("start_week", "end_week", "status")}),
+        (
+            "Exit gate",
+            {"fields": ("gate_requires_deliverables", "gate_metrics", "gate", "overrides")},
+        ),
+        ("Completion", {"fields": ("completed_by", "completed_at")}),
+    )
+    actions_detail = ["complete_detail", "reopen_detail"]
 
     def get_queryset(self, request):
-        return selectors.phase_list_with_progress()
+        return selectors.phase_list_with_progress().select_related("completed_by")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Complete only through "Mark complete" (the gate); a complete phase's status
+        # changes only through "Reopen".
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status == Phase.Status.COMPLETE:
+            fields += ("status",)
+        return fields
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "status":
+            kwargs["choices"] = [
+                (value, label)
+                for value, label in Phase.Status.choices
+                if value != Phase.Status.COMPLETE
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    @display(
+        description="Status",
+        ordering="status",
+        label={"Complete": "success", "In progress": "info", "Planned": "warning"},
+    )
+    def status_label(self, obj):
+        return obj.get_status_display()
+
+    @display(description="Gate evidence")
+    def gate(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return gate_evidence_html(selectors.phase_gate(phase=obj))
+
+    @display(description="Gate overrides")
+    def overrides(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        rows = list(selectors.phase_gate_overrides(phase=obj))
+        if not rows:
+            return "None"
+        return format_html_join(
+            "",
+            "<p>{} by {}: {} ({} unmet)</p>",
+            (
+                (
+                    f"{timezone.localtime(o.at):%Y-%m-%d %H:%M}",
+                    o.user or "—",
+                    o.reason,
+                    len(o.unmet),
+                )
+                for o in rows
+            ),
+        )
+
+    def _change_url(self, phase) -> str:
+        return reverse("admin:roadmap_phase_change", args=[phase.pk])
+
+    @action(description="Mark complete", url_path="complete", permissions=["change"])
+    def complete_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET: the gate and the button (with the override reason for those who may);
+        POST: ``services.phase_complete`` — refused with the unmet criteria unless they hold
+        or a permitted user overrides with a reason."""
+        phase = self.get_object(request, object_id)
+        if phase is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        can_override = request.user.has_perm(services.OVERRIDE_PERMISSION)
+        form = PhaseCompleteForm(request.POST if request.method == "POST" else None)
+        errors: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            # A reason from a user without the permission reaches the service, which
+            # refuses it (403) rather than silently completing or ignoring it.
+            reason = form.cleaned_data["override_reason"]
+            try:
+                phase = services.phase_complete(
+                    phase=phase, user=request.user, override_reason=reason
+                )
+            except services.PhaseGateError as exc:
+                errors = exc.messages
+            else:
+                overridden = phase.gate_overrides.filter(at=phase.completed_at).exists()
+                text = f"{phase} marked complete" + (
+                    " although its gate did not hold (override recorded)." if overridden else "."
+                )
+                self.message_user(request, text, messages.SUCCESS)
+                return HttpResponseRedirect(self._change_url(phase))
+        gate = selectors.phase_gate(phase=phase)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Mark complete: {phase}",
+            "phase": phase,
+            "gate": gate,
+            "gate_html": gate_evidence_html(gate),
+            "form": form,
+            "errors": errors,
+            "can_override": can_override,
+            "back_url": self._change_url(phase),
+        }
+        return TemplateResponse(request, "roadmap/admin/phase_complete.html", context)
+
+    @action(description="Reopen", url_path="reopen", permissions=["change"])
+    def reopen_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Back to in progress (POST only; a GET asks first)."""
+        phase = self.get_object(request, object_id)
+        if phase is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method != "POST":
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": f"Reopen: {phase}",
+                "text": "Takes the phase back to in progress and clears its completion.",
+                "button": "Reopen",
+                "form": None,
+                "back_url": self._change_url(phase),
+            }
+            return TemplateResponse(request, "admin/connectors/operation_confirm.html", context)
+        try:
+            services.phase_reopen(phase=phase, user=request.user)
+        except services.PhaseGateError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.WARNING)
+        else:
+            self.message_user(request, f"{phase} reopened.", messages.SUCCESS)
+        return HttpResponseRedirect(self._change_url(phase))
 
     @display(description="Weeks", ordering="start_week")
     def weeks(self, obj):
@@ -187,6 +371,39 @@ class PhaseAdmin(RoadmapAdmin):
             services.checklist_item_save(item=item, user=request.user)
         formset.save_m2m()
         return None
+
+
+@admin.register(PhaseGateOverride)
+class PhaseGateOverrideAdmin(ModelAdmin):
+    """The audit of overridden gates: read only, for everyone who may view it."""
+
+    list_display = ("phase", "at", "user", "reason", "unmet_count")
+    list_filter = ("phase",)
+    list_select_related = ("phase", "user")
+    readonly_fields = ("phase", "user", "at", "reason", "unmet_criteria")
+    fields = readonly_fields
+    date_hierarchy = "at"
+
+    @display(description="Unmet criteria")
+    def unmet_count(self, obj):
+        return len(obj.unmet)
+
+    @display(description="Unmet criteria at the override")
+    def unmet_criteria(self, obj):
+        return format_html_join(
+            "",
+            "<li>{}: {} ({})</li>",
+            ((c.get("title", ""), c.get("state", ""), c.get("evidence", "")) for c in obj.unmet),
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(WorkItem)
@@ -367,7 +584,16 @@ class MeasurementInline(TabularInline):
 
 @admin.register(SuccessMetric)
 class SuccessMetricAdmin(RoadmapAdmin):
-    list_display = ("name", "key", "group", "target", "baseline", "latest_value", "state")
+    list_display = (
+        "name",
+        "key",
+        "group",
+        "target",
+        "baseline",
+        "cadence",
+        "latest_value",
+        "state",
+    )
     list_filter = ("group", "programme")
     search_fields = ("name", "key", "description")
     inlines = [MeasurementInline]
@@ -410,7 +636,7 @@ class MeasurementAdmin(RoadmapAdmin):
     list_select_related = ("metric", "recorded_by")
     search_fields = ("metric__key", "metric__name", "note")
     date_hierarchy = "measured_at"
-    readonly_fields = ("recorded_by", "created_at")
+    readonly_fields = ("recorded_by", "confirmed_at", "created_at")
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -50,7 +50,9 @@ def _django_error_to_drf(exc: DjangoValidationError) -> serializers.ValidationEr
 
 class PhaseViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = PhaseSerializer
-    queryset = selectors.phase_list_with_progress().prefetch_related("work_items__phase")
+    queryset = selectors.phase_list_with_progress().prefetch_related(
+        "work_items__phase", "gate_metrics"
+    )
     filterset_fields = ["programme", "number"]
     ordering = ["programme", "number"]
 
@@ -105,6 +107,8 @@ class SuccessMetricViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.metric_list().annotate(
             latest_value=Subquery(latest.values("value")[:1]),
             latest_measured_at=Subquery(latest.values("measured_at")[:1]),
+            latest_confirmed_at=Subquery(latest.values("confirmed_at")[:1]),
+            latest_source=Subquery(latest.values("source")[:1]),
         )
 
     # The permission class reads the model from ``queryset``.

@@ -47,7 +47,18 @@ class Programme(models.Model):
 
 
 class Phase(models.Model):
-    """A phase of the programme, spanning whole weeks (week 1 starts on the start date)."""
+    """A phase of the programme, spanning whole weeks (week 1 starts on the start date).
+
+    Its exit gate: the phase's deliverables closed (unless ``gate_requires_deliverables`` is
+    off) and each of its ``gate_metrics`` measured at target and not stale. The status
+    becomes complete only through ``roadmap.services.phase_complete``, which checks the gate
+    (or records an audited override, ``PhaseGateOverride``).
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETE = "complete", "Complete"
 
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="phases")
     number = models.PositiveSmallIntegerField()
@@ -55,6 +66,33 @@ class Phase(models.Model):
     description = models.TextField(blank=True)
     start_week = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     end_week = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    status = models.CharField(
+        max_length=12,
+        choices=Status.choices,
+        default=Status.PLANNED,
+        help_text='Complete only through "Mark complete", which checks the phase\'s gate.',
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    gate_metrics = models.ManyToManyField(
+        "SuccessMetric",
+        blank=True,
+        related_name="gated_phases",
+        help_text="Success metrics this phase owns: each must be measured at target, and not "
+        "stale, before the phase can be marked complete.",
+    )
+    gate_requires_deliverables = models.BooleanField(
+        "gate requires the deliverables",
+        default=True,
+        help_text="Every deliverable of the phase must be done (or not applicable) before "
+        "the phase can be marked complete.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -65,6 +103,15 @@ class Phase(models.Model):
                 condition=Q(start_week__gte=1) & Q(end_week__gte=F("start_week")),
                 name="phase_weeks_in_order",
             ),
+            models.CheckConstraint(
+                condition=Q(status="complete") | Q(completed_at__isnull=True),
+                name="phase_completed_only_when_complete",
+            ),
+        ]
+        # Not part of any role (finhub.core.roles grants only add/change/delete/view): an
+        # administrator gives it to the project manager(s) who may overrule a gate.
+        permissions = [
+            ("override_phase_gate", "Can complete a phase whose gate does not hold, with a reason")
         ]
 
     def __str__(self) -> str:
@@ -338,11 +385,24 @@ class SuccessMetric(models.Model):
         "is measured while empty). Improvement metrics: the coverage at the start, in % "
         "(empty: the first measurement).",
     )
+    cadence = models.DurationField(
+        null=True,
+        blank=True,
+        help_text='How often the metric is measured (e.g. "1:00:00" hourly, "1 00:00:00" '
+        "daily). A metric whose last measurement is older than its cadence plus half of it "
+        "is flagged stale. Empty: never stale (measured by hand, whenever).",
+    )
     order = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["order", "key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cadence__isnull=True) | Q(cadence__gt=datetime.timedelta(0)),
+                name="successmetric_cadence_positive",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -351,6 +411,34 @@ class SuccessMetric(models.Model):
         if self.direction == self.Direction.AT_MOST:
             return value <= self.target_value
         return value >= self.target_value
+
+
+class PhaseGateOverride(models.Model):
+    """A phase completed although its gate did not hold: who, when, why, and the criteria
+    that were not met at that moment (a snapshot; the gate itself moves on). Written only by
+    ``roadmap.services.phase_complete``; never edited."""
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="gate_overrides")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    # [{"kind", "key", "title", "state", "evidence", "url"}, …] (roadmap.gates.Criterion)
+    unmet = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="phasegateoverride_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phase}: overridden {self.at:%Y-%m-%d %H:%M}"
 
 
 class Measurement(models.Model):
@@ -383,8 +471,12 @@ class Measurement(models.Model):
     # source records a value again only when the value or its period changes, so a sync every
     # 15 minutes does not write the same figure 96 times a day (roadmap.services).
     period = models.CharField(max_length=40, blank=True)
+    # When the same source last pushed this same value again for this period: no new row is
+    # written then (see above), but the metric was measured, so it is not stale.
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    # A re-confirmation is not a change of the value: no history entry for it.
+    history = HistoricalRecords(excluded_fields=["confirmed_at"])
 
     class Meta:
         ordering = ["metric", "-measured_at", "-pk"]
@@ -395,3 +487,8 @@ class Measurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric.key} = {self.value} @ {self.measured_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def last_measured_at(self) -> datetime.datetime:
+        """When this value was last measured: its first time, or a later re-confirmation."""
+        return max(self.measured_at, self.confirmed_at or self.measured_at)

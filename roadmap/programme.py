@@ -5,6 +5,7 @@
 Changing a title here does not rename an existing row: the database is the truth once loaded.
 """
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -390,6 +391,60 @@ METRICS: tuple[MetricSpec, ...] = (
                "customer-success ROI)."),
 )  # fmt: skip
 
+HOURLY = datetime.timedelta(hours=1)
+DAILY = datetime.timedelta(days=1)
+MONTHLY = datetime.timedelta(days=31)
+
+# How often each metric is measured, so the scorecard can flag a figure nobody refreshed
+# (stale: older than its cadence plus half of it). As each pusher runs: the request timing
+# flush hourly; syncs (several a day) and the nightly recompute at 02:30 daily; the
+# month-end close and the monthly forecast origin monthly; alert decisions as they are
+# taken (a month without any is worth a look). A metric missing here has no cadence.
+METRIC_CADENCES: dict[str, datetime.timedelta] = {
+    "data_sync_accuracy": DAILY,  # after every sync's reconciliation, and the close
+    "api_reliability": DAILY,  # after every sync, and daily
+    "financial_query_response_time": HOURLY,  # the request timing's hourly push
+    "reporting_time_reduction": MONTHLY,  # when a close delivers its pack
+    "campaign_roi_tracking_capability": DAILY,  # nightly recompute
+    "budget_variance_prediction_accuracy": MONTHLY,  # forecast recomputed as a month closes
+    "revenue_attribution_accuracy": DAILY,  # nightly recompute
+    "faster_financial_decisions": MONTHLY,  # each alert decision
+    "blended_cac": DAILY,  # nightly recompute (last complete month)
+    "ltv_to_cac": DAILY,
+    "cac_payback_months": DAILY,
+    "sales_finance_consistency": DAILY,  # nightly recompute
+    "campaign_roi_measurement_capability": DAILY,  # nightly recompute
+    "development_roi_tracking_improvement": DAILY,  # nightly recompute
+    "retention_roi_measurement_improvement": DAILY,  # nightly recompute
+}
+
+# Each phase's exit gate: the success metrics it owns, by what the phase delivers. Phase 1
+# connects the systems (sync accuracy, API reliability); phase 2 marketing and sales ROI
+# (campaign ROI tracking, attribution, CAC, sales-finance consistency); phase 3 product and
+# customer success with the analytics and alerts (development / retention ROI coverage,
+# forecast accuracy, decision speed); phase 4 performance and reporting (response time,
+# reporting time, reconciled campaign ROI measurement).
+PHASE_GATE_METRICS: dict[int, tuple[str, ...]] = {
+    1: ("data_sync_accuracy", "api_reliability"),
+    2: (
+        "campaign_roi_tracking_capability",
+        "revenue_attribution_accuracy",
+        "blended_cac",
+        "sales_finance_consistency",
+    ),
+    3: (
+        "development_roi_tracking_improvement",
+        "retention_roi_measurement_improvement",
+        "budget_variance_prediction_accuracy",
+        "faster_financial_decisions",
+    ),
+    4: (
+        "financial_query_response_time",
+        "reporting_time_reduction",
+        "campaign_roi_measurement_capability",
+    ),
+}
+
 # Every key, so a typo in a spec fails at import, not half-way through a load.
 _ALL_KEYS = (
     [w.key for p in PHASES for w in p.work_items]
@@ -401,3 +456,9 @@ assert len({m.key for m in METRICS}) == len(METRICS), "duplicate metric key"
 assert {d.evidence_check for p in PHASES for d in p.deliverables} - {""} <= set(CHECKS), (
     "unknown evidence check"
 )
+_METRIC_KEYS = {m.key for m in METRICS}
+assert set(METRIC_CADENCES) <= _METRIC_KEYS, "cadence for an unknown metric"
+assert {k for keys in PHASE_GATE_METRICS.values() for k in keys} <= _METRIC_KEYS, (
+    "gate metric unknown"
+)
+assert set(PHASE_GATE_METRICS) <= {p.number for p in PHASES}, "gate for an unknown phase"

@@ -9,12 +9,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
+from django.urls import reverse
 from django.utils import timezone
 
 from finhub.core.money import round_half_up
-from roadmap.models import ChecklistItem, Measurement, Phase, Programme, Risk, SuccessMetric
+from roadmap import gates
+from roadmap.models import (
+    ChecklistItem,
+    Measurement,
+    Phase,
+    PhaseGateOverride,
+    Programme,
+    Risk,
+    SuccessMetric,
+)
 
 TREND_POINTS = 12  # measurements per metric on the scorecard's trend chart
 HEAT_BANDS = ((20, "critical"), (10, "high"), (5, "medium"), (1, "low"))
@@ -91,6 +101,14 @@ class PhaseRow:
     work_items: list[str]
     percent: int | None
     is_current: bool
+    pk: int | None = None
+    status: str = Phase.Status.PLANNED
+    status_label: str = ""
+    completed_at: datetime.datetime | None = None
+    completed_by: str = ""
+    #: The reason of the override that completed the phase ("" when its gate held).
+    override_reason: str = ""
+    gate: gates.Gate | None = None  # only when the dashboard is read with_gates
 
 
 @dataclass
@@ -113,6 +131,16 @@ class MetricRow:
     target_text: str = ""
     baseline_text: str = ""
     latest_text: str = ""
+    #: "automatic" (pushed by FinHub or an API token: source auto:…), "entered" (typed in by
+    #: a person: source manual) or "" when never measured.
+    source_kind: str = ""
+    #: The latest value's last measurement: first recorded, or re-confirmed by its source.
+    last_measured_at: datetime.datetime | None = None
+    cadence: datetime.timedelta | None = None
+    cadence_text: str = ""  # "hour", "day", "31 days"
+    #: Not measured for longer than its cadence plus the grace (roadmap.gates.STALE_GRACE_SHARE).
+    stale: bool = False
+    stale_since: datetime.datetime | None = None
 
 
 @dataclass
@@ -170,10 +198,39 @@ def metric_target_text(metric: SuccessMetric, *, currency: str = "") -> str:
     return f"{sign} {metric_value_text(metric.target_value, unit=metric.unit, currency=currency)}"
 
 
-def _metric_rows(*, programme: Programme) -> list[MetricRow]:
-    metrics = list(programme.success_metrics.order_by("order", "key"))
+AUTOMATIC, ENTERED = "automatic", "entered"
+
+
+def measurement_source_kind(source: str) -> str:
+    """The kind of a measurement's source: "automatic" for a pushed value (auto:…),
+    "entered" for one typed in, "" for none."""
+    if not source:
+        return ""
+    return ENTERED if source == Measurement.MANUAL else AUTOMATIC
+
+
+def cadence_text(cadence: datetime.timedelta | None) -> str:
+    """A cadence in words for "every …": "hour", "day", "31 days", "90 minutes"."""
+    if cadence is None:
+        return ""
+    seconds = int(cadence.total_seconds())
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        if seconds % size == 0:
+            count = seconds // size
+            return unit if count == 1 else f"{count} {unit}s"
+    return str(cadence)
+
+
+def metric_scorecard_url(key: str) -> str:
+    """The metric's row on the governance dashboard's scorecard."""
+    return f"{reverse('roadmap:dashboard')}#metric-{key}"
+
+
+def _metric_rows(*, metrics: list[SuccessMetric]) -> list[MetricRow]:
+    """Scorecard rows of ``metrics``, in their order: one query for their measurements."""
+    now = timezone.now()
     recent = (
-        Measurement.objects.filter(metric__programme=programme)
+        Measurement.objects.filter(metric__in=[m.pk for m in metrics])
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -182,7 +239,7 @@ def _metric_rows(*, programme: Programme) -> list[MetricRow]:
             )
         )
         .filter(rank__lte=TREND_POINTS)
-        .values("metric_id", "value", "measured_at", "source", "period", "rank")
+        .values("metric_id", "value", "measured_at", "confirmed_at", "source", "period", "rank")
     )
     by_metric: dict[int, list[dict]] = {}
     for row in recent:
@@ -195,6 +252,14 @@ def _metric_rows(*, programme: Programme) -> list[MetricRow]:
             state = "not_measured"
         else:
             state = "met" if metric.is_met(latest["value"]) else "not_met"
+        last_measured_at = (
+            max(latest["measured_at"], latest["confirmed_at"] or latest["measured_at"])
+            if latest
+            else None
+        )
+        stale_since = gates.metric_stale_since(
+            last_measured_at=last_measured_at, cadence=metric.cadence
+        )
         rows.append(
             MetricRow(
                 key=metric.key,
@@ -209,6 +274,12 @@ def _metric_rows(*, programme: Programme) -> list[MetricRow]:
                 latest_at=latest["measured_at"] if latest else None,
                 latest_source=latest["source"] if latest else "",
                 latest_period=latest["period"] if latest else "",
+                source_kind=measurement_source_kind(latest["source"] if latest else ""),
+                last_measured_at=last_measured_at,
+                cadence=metric.cadence,
+                cadence_text=cadence_text(metric.cadence),
+                stale=stale_since is not None and now > stale_since,
+                stale_since=stale_since,
                 target_text=metric_target_text(metric),
                 baseline_text=metric_value_text(metric.baseline, unit=metric.unit),
                 latest_text=metric_value_text(
@@ -229,16 +300,27 @@ def _metric_rows(*, programme: Programme) -> list[MetricRow]:
     return rows
 
 
-def governance_dashboard(*, programme: Programme | None = None) -> Dashboard:
-    """Everything the governance dashboard shows, from the database, in bounded queries."""
+def governance_dashboard(
+    *, programme: Programme | None = None, with_gates: bool = False
+) -> Dashboard:
+    """Everything the governance dashboard shows, from the database, in bounded queries.
+
+    ``with_gates`` adds each phase's exit gate (two more queries: the deliverables and the
+    metrics the phases own); the home page's rollout summary reads it without."""
     today = timezone.localdate()
     programme = programme or programme_current()
     if programme is None:
         return Dashboard(programme=None, today=today)
     dashboard = Dashboard(programme=programme, today=today)
 
+    last_override = PhaseGateOverride.objects.filter(phase=OuterRef("pk")).order_by("-at", "-pk")
     phases = list(
         phase_list_with_progress(programme=programme)
+        .select_related("completed_by")
+        .annotate(
+            override_at=Subquery(last_override.values("at")[:1]),
+            override_reason=Subquery(last_override.values("reason")[:1]),
+        )
         .prefetch_related("work_items")
         .order_by("number")
     )
@@ -261,6 +343,19 @@ def governance_dashboard(*, programme: Programme | None = None) -> Dashboard:
                 work_items=[w.title for w in phase.work_items.all()],
                 percent=percent,
                 is_current=phase.start_date <= today <= phase.end_date,
+                pk=phase.pk,
+                status=phase.status,
+                status_label=phase.get_status_display(),
+                completed_at=phase.completed_at,
+                completed_by=_user_name(phase.completed_by),
+                # The override that completed it (not one of an earlier, reopened completion).
+                override_reason=(
+                    phase.override_reason or ""
+                    if phase.completed_at
+                    and phase.override_at
+                    and phase.override_at >= phase.completed_at
+                    else ""
+                ),
             )
         )
 
@@ -347,12 +442,120 @@ def governance_dashboard(*, programme: Programme | None = None) -> Dashboard:
         for state in ChecklistItem.EvidenceState.values
     }
 
-    dashboard.metrics = _metric_rows(programme=programme)
+    dashboard.metrics = _metric_rows(
+        metrics=list(programme.success_metrics.order_by("order", "key"))
+    )
     dashboard.metric_counts = {
         state: sum(1 for m in dashboard.metrics if m.state == state)
         for state in ("met", "not_met", "not_measured")
     }
+    dashboard.metric_counts["stale"] = sum(1 for m in dashboard.metrics if m.stale)
+    if with_gates:
+        by_number = phase_gates(programme=programme, phases=phases, metric_rows=dashboard.metrics)
+        for row in dashboard.phases:
+            row.gate = by_number.get(row.number)
     return dashboard
+
+
+# --- Phase gates -------------------------------------------------------------------------
+
+
+def _user_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def _deliverable_fact(item: ChecklistItem) -> gates.DeliverableFact:
+    return gates.DeliverableFact(
+        key=item.key,
+        title=item.title,
+        closed=item.status in ChecklistItem.CLOSED,
+        status_label=item.get_status_display(),
+        evidence_summary=item.evidence_summary,
+        url=reverse("admin:roadmap_checklistitem_change", args=[item.pk]),
+        # FinHub's own evidence page first, else the link a person typed in.
+        evidence_url=item.evidence_link or item.evidence_url,
+    )
+
+
+def _metric_fact(row: MetricRow) -> gates.MetricFact:
+    return gates.MetricFact(
+        key=row.key,
+        name=row.name,
+        state=row.state,
+        stale=row.stale,
+        latest_text=row.latest_text,
+        target_text=row.target_text,
+        last_measured_at=row.last_measured_at,
+        url=metric_scorecard_url(row.key),
+    )
+
+
+def _deliverables(**filters) -> QuerySet[ChecklistItem]:
+    return (
+        ChecklistItem.objects.filter(kind=ChecklistItem.Kind.DELIVERABLE, **filters)
+        .only(
+            "pk",
+            "key",
+            "title",
+            "status",
+            "phase_id",
+            "evidence_summary",
+            "evidence_link",
+            "evidence_url",
+        )
+        .order_by("order", "pk")
+    )
+
+
+def phase_gates(
+    *,
+    programme: Programme,
+    phases: list[Phase] | None = None,
+    metric_rows: list[MetricRow] | None = None,
+) -> dict[int, gates.Gate]:
+    """Every phase's gate, by phase number: two queries (the deliverables, the metrics each
+    phase owns) given the phases and the scorecard rows; one more for each not given."""
+    if phases is None:
+        phases = list(programme.phases.order_by("number"))
+    if metric_rows is None:
+        metric_rows = _metric_rows(metrics=list(programme.success_metrics.all()))
+    items: dict[int, list[ChecklistItem]] = {}
+    for item in _deliverables(programme=programme):
+        items.setdefault(item.phase_id, []).append(item)
+    owned: dict[int, list[str]] = {}
+    pairs = Phase.gate_metrics.through.objects.filter(phase__programme=programme)
+    for phase_id, key in pairs.order_by("successmetric__order", "successmetric__key").values_list(
+        "phase_id", "successmetric__key"
+    ):
+        owned.setdefault(phase_id, []).append(key)
+    rows = {r.key: r for r in metric_rows}
+    return {
+        p.number: gates.gate_evaluate(
+            phase_number=p.number,
+            requires_deliverables=p.gate_requires_deliverables,
+            deliverables=[_deliverable_fact(i) for i in items.get(p.pk, [])],
+            metrics=[_metric_fact(rows[key]) for key in owned.get(p.pk, []) if key in rows],
+        )
+        for p in phases
+    }
+
+
+def phase_gate(*, phase: Phase) -> gates.Gate:
+    """One phase's gate, from the database (three queries)."""
+    metrics = list(phase.gate_metrics.order_by("order", "key"))
+    rows = _metric_rows(metrics=metrics) if metrics else []
+    return gates.gate_evaluate(
+        phase_number=phase.number,
+        requires_deliverables=phase.gate_requires_deliverables,
+        deliverables=[_deliverable_fact(i) for i in _deliverables(phase=phase)],
+        metrics=[_metric_fact(row) for row in rows],
+    )
+
+
+def phase_gate_overrides(*, phase: Phase) -> QuerySet[PhaseGateOverride]:
+    return phase.gate_overrides.select_related("user").order_by("-at", "-pk")
 
 
 def metric_list() -> QuerySet[SuccessMetric]:

@@ -1,7 +1,11 @@
+import datetime
+
+from django.utils import timezone
 from rest_framework import serializers
 
+from roadmap.gates import metric_is_stale
 from roadmap.models import ChecklistItem, Measurement, Phase, Risk, SuccessMetric, WorkItem
-from roadmap.selectors import progress_percent
+from roadmap.selectors import measurement_source_kind, progress_percent
 
 
 class WorkItemSerializer(serializers.ModelSerializer):
@@ -19,6 +23,9 @@ class PhaseSerializer(serializers.ModelSerializer):
     items_done = serializers.IntegerField(read_only=True)
     items_applicable = serializers.IntegerField(read_only=True)
     progress_percent = serializers.SerializerMethodField()
+    # The gate's configuration; the status becomes complete only through the admin's
+    # "Mark complete" (roadmap.services.phase_complete), never by a write here.
+    gate_metrics = serializers.SlugRelatedField(many=True, read_only=True, slug_field="key")
 
     class Meta:
         model = Phase
@@ -34,8 +41,13 @@ class PhaseSerializer(serializers.ModelSerializer):
             "items_done",
             "items_applicable",
             "progress_percent",
+            "status",
+            "completed_at",
+            "gate_requires_deliverables",
+            "gate_metrics",
             "work_items",
         ]
+        read_only_fields = fields
 
     def get_progress_percent(self, obj) -> int | None:
         return progress_percent(done=obj.items_done, applicable=obj.items_applicable)
@@ -114,6 +126,19 @@ class SuccessMetricSerializer(serializers.ModelSerializer):
         max_digits=14, decimal_places=4, read_only=True, allow_null=True
     )
     latest_measured_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_measured_at = serializers.SerializerMethodField(
+        help_text="When the latest value was last measured: first recorded or re-confirmed "
+        "by its automatic source."
+    )
+    source_kind = serializers.SerializerMethodField(
+        help_text='"automatic" (pushed), "entered" (typed in) or null when never measured.'
+    )
+    cadence_seconds = serializers.SerializerMethodField(
+        help_text="How often the metric is measured, in seconds; null: no cadence."
+    )
+    stale = serializers.SerializerMethodField(
+        help_text="Not measured within its cadence plus half of it."
+    )
 
     class Meta:
         model = SuccessMetric
@@ -126,10 +151,35 @@ class SuccessMetricSerializer(serializers.ModelSerializer):
             "unit",
             "direction",
             "baseline",
+            "cadence",
+            "cadence_seconds",
             "latest_value",
             "latest_measured_at",
+            "last_measured_at",
+            "source_kind",
+            "stale",
         ]
         read_only_fields = fields
+
+    def get_last_measured_at(self, obj) -> datetime.datetime | None:
+        measured = getattr(obj, "latest_measured_at", None)
+        confirmed = getattr(obj, "latest_confirmed_at", None)
+        if measured is None:
+            return None
+        return max(measured, confirmed or measured)
+
+    def get_source_kind(self, obj) -> str | None:
+        return measurement_source_kind(getattr(obj, "latest_source", None) or "") or None
+
+    def get_cadence_seconds(self, obj) -> int | None:
+        return int(obj.cadence.total_seconds()) if obj.cadence is not None else None
+
+    def get_stale(self, obj) -> bool:
+        return metric_is_stale(
+            last_measured_at=self.get_last_measured_at(obj),
+            cadence=obj.cadence,
+            now=timezone.now(),
+        )
 
 
 class MeasurementSerializer(serializers.ModelSerializer):

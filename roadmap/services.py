@@ -1,5 +1,5 @@
 """Writes for the roadmap: loading the programme, ticking items, checking their evidence,
-recording measurements."""
+completing phases through their gates, recording measurements."""
 
 import datetime
 import re
@@ -8,19 +8,22 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from roadmap import programme as spec
+from roadmap import selectors
 from roadmap.evidence import VERIFIED, EvidenceFacts, evidence_for
+from roadmap.gates import Gate
 from roadmap.models import (
     SOURCE_RE,
     ChecklistItem,
     Measurement,
     Phase,
+    PhaseGateOverride,
     Programme,
     Risk,
     SuccessMetric,
@@ -76,6 +79,7 @@ def programme_load(
         WorkItem.objects.filter(phase__programme=programme).values_list("phase__number", "key")
     )
     existing_checklist = set(programme.checklist_items.values_list("key", flat=True))
+    new_phases = []
     for phase_spec in spec.PHASES:
         phase = phases.get(phase_spec.number)
         if phase is None:
@@ -85,8 +89,13 @@ def programme_load(
                 name=phase_spec.name,
                 start_week=phase_spec.start_week,
                 end_week=phase_spec.end_week,
+                status=phase_initial_status(
+                    start=programme.week_start(phase_spec.start_week),
+                    today=timezone.localdate(),
+                ),
             )
             phases[phase.number] = phase
+            new_phases.append(phase)
             created["phases"] += 1
         for order, item in enumerate(phase_spec.work_items, start=1):
             if (phase.number, item.key) in existing_work:
@@ -160,10 +169,22 @@ def programme_load(
             target_value=metric.target,
             unit=metric.unit,
             direction=metric.direction,
+            cadence=spec.METRIC_CADENCES.get(metric.key),
             order=order,
         )
         created["success_metrics"] += 1
+
+    # A phase created now gets its shipped gate; an existing one keeps what the PM set.
+    metric_ids = dict(SuccessMetric.objects.values_list("key", "pk"))
+    for phase in new_phases:
+        keys = spec.PHASE_GATE_METRICS.get(phase.number, ())
+        phase.gate_metrics.set([metric_ids[key] for key in keys if key in metric_ids])
     return LoadResult(programme=programme, created=created)
+
+
+def phase_initial_status(*, start: datetime.date, today: datetime.date) -> str:
+    """A phase is planned until its first day, then in progress (until completed)."""
+    return Phase.Status.IN_PROGRESS if start <= today else Phase.Status.PLANNED
 
 
 @transaction.atomic
@@ -362,6 +383,89 @@ def checklist_evidence_refresh(*, facts: EvidenceFacts) -> EvidenceRefresh:
     )
 
 
+# --- Phase gates -----------------------------------------------------------------------
+
+OVERRIDE_PERMISSION = "roadmap.override_phase_gate"
+
+
+class PhaseGateError(ValidationError):
+    """A phase that cannot be completed: its gate does not hold (the messages list the unmet
+    criteria), or it is already complete."""
+
+    def __init__(self, message, *, gate: Gate | None = None):
+        super().__init__(message)
+        self.gate = gate
+
+
+def phase_gate_unmet_messages(gate: Gate) -> list[str]:
+    return [str(criterion) for criterion in gate.unmet]
+
+
+@transaction.atomic
+def phase_complete(*, phase: Phase, user, override_reason: str = "") -> Phase:
+    """Mark ``phase`` complete when its gate holds (``roadmap.selectors.phase_gate``).
+
+    When it does not, ``PhaseGateError`` lists the unmet criteria and nothing changes, unless
+    ``override_reason`` is given by a user holding ``roadmap.override_phase_gate``: then the
+    phase is completed anyway and a ``PhaseGateOverride`` records who, when, why and the
+    unmet criteria at that moment. A reason from a user without the permission is refused
+    (``PermissionDenied``). A reason given while the gate holds is not an override.
+    """
+    phase = Phase.objects.select_for_update().get(pk=phase.pk)
+    if phase.status == Phase.Status.COMPLETE:
+        raise PhaseGateError(f"{phase} is already complete.")
+    gate = selectors.phase_gate(phase=phase)
+    reason = override_reason.strip()
+    overridden = not gate.holds
+    if overridden:
+        if not reason:
+            raise PhaseGateError(
+                [
+                    f"{phase} cannot be marked complete: its gate does not hold.",
+                    *phase_gate_unmet_messages(gate),
+                ],
+                gate=gate,
+            )
+        if not (user is not None and user.has_perm(OVERRIDE_PERMISSION)):
+            raise PermissionDenied(
+                f"Completing {phase} although its gate does not hold needs the permission "
+                f"{OVERRIDE_PERMISSION!r}."
+            )
+    now = timezone.now()
+    phase.status = Phase.Status.COMPLETE
+    phase.completed_at = now
+    phase.completed_by = _real_user(user)
+    _with_history_user(phase, user)
+    why = f"Completed by override: {reason}" if overridden else "Completed: its gate held"
+    phase._change_reason = why[:100]
+    phase.save()
+    if overridden:
+        PhaseGateOverride.objects.create(
+            phase=phase,
+            user=_real_user(user),
+            at=now,
+            reason=reason,
+            unmet=[criterion.as_dict() for criterion in gate.unmet],
+        )
+    return phase
+
+
+@transaction.atomic
+def phase_reopen(*, phase: Phase, user, reason: str = "") -> Phase:
+    """Take a completed phase back to in progress (its completion is cleared; an override
+    row stays as the record of what happened)."""
+    phase = Phase.objects.select_for_update().get(pk=phase.pk)
+    if phase.status != Phase.Status.COMPLETE:
+        raise PhaseGateError(f"{phase} is not complete.")
+    phase.status = Phase.Status.IN_PROGRESS
+    phase.completed_at = None
+    phase.completed_by = None
+    _with_history_user(phase, user)
+    phase._change_reason = (f"Reopened: {reason.strip()}" if reason.strip() else "Reopened")[:100]
+    phase.save()
+    return phase
+
+
 # --- Success metrics -------------------------------------------------------------------
 
 
@@ -449,6 +553,11 @@ def measurement_record(
                 .first()
             )
             if latest is not None and latest.value == number:
+                # Measured again, same figure: no new row, but the scorecard must know the
+                # metric is fresh (its staleness reads this).
+                if latest.confirmed_at is None or measured_at > latest.confirmed_at:
+                    Measurement.objects.filter(pk=latest.pk).update(confirmed_at=measured_at)
+                    latest.confirmed_at = measured_at
                 latest.recorded = False
                 return latest
         measurement = Measurement(

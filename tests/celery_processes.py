@@ -1,7 +1,9 @@
 """Start real Celery worker and beat processes against the test database and broker.
 
-Each test gets its own queue name, so a worker started by `make run` on the same broker
-never takes the test's messages and the test's worker never takes anyone else's.
+Each test gets its own queues, so a worker started by `make run` on the same broker never
+takes the test's messages and the test's worker never takes anyone else's: either one
+private queue its tasks are sent to explicitly (:func:`new_queue_name`), or a private
+prefix on every routed queue (:func:`private_queues`), for tests of the routing itself.
 """
 
 import os
@@ -38,6 +40,8 @@ def child_env() -> dict[str, str]:
     env["DATABASE_URL"] = test_database_url()
     env["DJANGO_SETTINGS_MODULE"] = "finhub.settings"
     env.pop("FINHUB_REQUIRE_SERVICES", None)
+    # As in production (Procfile, docs/operations.md): SIGTERM stops within the grace period.
+    env["REMAP_SIGTERM"] = "SIGQUIT"
     return env
 
 
@@ -45,9 +49,23 @@ def new_queue_name() -> str:
     return f"finhub-test-{uuid.uuid4().hex[:12]}"
 
 
+def private_queues(settings, monkeypatch) -> str:
+    """Give this test its own copy of every queue: a prefix used by the routing in this
+    process (the ``settings`` fixture) and in the workers it starts (their environment).
+    Returns the prefix; ``queues.queue_name(queues.SYNC)`` then names the test's sync queue."""
+    prefix = f"{new_queue_name()}-"
+    settings.FINHUB_QUEUE_PREFIX = prefix
+    monkeypatch.setenv("FINHUB_QUEUE_PREFIX", prefix)
+    return prefix
+
+
 @contextmanager
-def celery_process(args: list[str], log_path: Path) -> Iterator[subprocess.Popen]:
-    """Run ``celery -A finhub <args>`` until the block ends, then stop it."""
+def celery_process(
+    args: list[str], log_path: Path, *, new_session: bool = False
+) -> Iterator[subprocess.Popen]:
+    """Run ``celery -A finhub <args>`` until the block ends, then stop it. ``new_session``:
+    in a process group of its own (its pid), which a test can signal whole as honcho and
+    systemd do."""
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "finhub", *args],
@@ -55,6 +73,7 @@ def celery_process(args: list[str], log_path: Path) -> Iterator[subprocess.Popen
             env=child_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
         try:
             yield proc
@@ -67,13 +86,14 @@ def celery_process(args: list[str], log_path: Path) -> Iterator[subprocess.Popen
                 proc.wait(timeout=10)
 
 
-def worker_args(queue: str) -> list[str]:
+def worker_args(queue: str, *, hostname: str | None = None) -> list[str]:
+    """A one-process worker consuming ``queue`` (names separated by commas)."""
     return [
         "worker",
         "--queues",
         queue,
         "--hostname",
-        f"{queue}@%h",
+        f"{hostname or queue}@%h",
         "--concurrency",
         "1",
         "--without-gossip",

@@ -76,6 +76,10 @@ class Adapter:
     has_control_totals = False
     # The source filters by ``updated_since`` (incremental reads by high-water mark).
     supports_updated_since = False
+    # Records changing during a read move other records between pages (offset pages): the
+    # engine then only trusts a complete walk (``Page.position["next_page"]`` 0) and sets
+    # the mark no later than the walk's start.
+    pages_shift_on_change = False
 
     def __init__(self, connector: Connector, client: SourceClient | None = None):
         self.connector = connector
@@ -174,45 +178,65 @@ class PageAdapter(RestAdapter):
     """``GET {resource}?updated_since=…&page=p&per_page=n`` -> ``{"items", "page",
     "total_pages"}``.
 
-    Offset pages can shift when records change during the read; a record changed meanwhile
-    moves to the end (rows are ordered by updated_at) and is read there, and the next
-    incremental run re-reads from the high-water mark.
+    Offset pages shift when records change during the read: a changed record leaves its
+    place for the end of the list (rows are ordered by updated_at), and every record after
+    its old place moves one place forward. Read front to back, the record moved onto an
+    already-read page is never served. So the walk goes BACK to front: page 1 tells how many
+    pages there are, then pages ``total..1``. A record that has not changed only ever moves
+    forward, into pages still to read, so every record unchanged during the walk is read
+    (some twice, harmlessly); one changed during it may be missed, but its new updated_at is
+    after the walk started, where the engine puts the next run's mark (engine.py).
+    ``start_page`` resumes a walk that stopped (same ``updated_since`` and page size): the
+    same argument holds however long it paused.
     """
 
     items_key = "items"
+    pages_shift_on_change = True
 
     def _probe_params(self) -> dict:
         return {"page": 1, "per_page": 1}
 
-    def pages(self, resource, *, updated_since=None, page_size=DEFAULT_PAGE_SIZE):
+    def pages(self, resource, *, updated_since=None, page_size=DEFAULT_PAGE_SIZE, start_page=None):
         client = self._client()
         base = {"per_page": page_size}
         if updated_since:
             base["updated_since"] = updated_since
-        page = 1
+        if start_page is None:
+            items, total = self._page(client, resource, base, 1)
+            if total <= 1 or not items:
+                yield self._as_page(items, 1, total)
+                return
+            start_page = total  # page 1 is read again last: its records may move meanwhile
         previous: str | None = None
-        while True:
-            body = client.get_json(resource, {**base, "page": page})
-            items = self._items(resource, body)
-            served, total = body.get("page"), body.get("total_pages")
-            if not isinstance(total, int) or isinstance(total, bool):
-                raise SourceError(f"GET {resource}: total_pages is not an integer.")
-            if served is not None and served != page:
-                raise StuckPaginationError(
-                    f"{resource}: asked for page {page}, the source answered page {served}; "
-                    "the run was aborted."
-                )
+        for page in range(start_page, 0, -1):
+            items, total = self._page(client, resource, base, page)
             fingerprint = page_fingerprint(items) if items else None
             if fingerprint is not None and fingerprint == previous:
                 raise StuckPaginationError(
-                    f"{resource}: the source returned the same page twice (pages {page - 1} "
+                    f"{resource}: the source returned the same page twice (pages {page + 1} "
                     f"and {page}); the run was aborted."
                 )
-            yield Page(items, position={"page": page, "total_pages": total}, label=f"page {page}")
-            if page >= total or not items:
-                return
-            page += 1
+            yield self._as_page(items, page, total)
             previous = fingerprint
+
+    def _page(self, client: SourceClient, resource: str, base: dict, page: int):
+        body = client.get_json(resource, {**base, "page": page})
+        items = self._items(resource, body)
+        served, total = body.get("page"), body.get("total_pages")
+        if not isinstance(total, int) or isinstance(total, bool):
+            raise SourceError(f"GET {resource}: total_pages is not an integer.")
+        if served is not None and served != page:
+            raise StuckPaginationError(
+                f"{resource}: asked for page {page}, the source answered page {served}; "
+                "the run was aborted."
+            )
+        return items, total
+
+    @staticmethod
+    def _as_page(items: list, page: int, total: int) -> Page:
+        # next_page 0: the walk is complete once this page is committed.
+        position = {"page": page, "total_pages": total, "next_page": page - 1}
+        return Page(items, position=position, label=f"page {page}")
 
 
 class FileDropAdapter(Adapter):

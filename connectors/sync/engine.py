@@ -23,6 +23,11 @@ The high-water mark is the greatest source ``updated_at`` of committed records; 
 incremental run asks for ``updated_since=<mark>``, which the sources treat as inclusive
 (>=), so records sharing the mark's timestamp across a page boundary are read again rather
 than lost (re-reading them is harmless: unchanged rows are not rewritten).
+
+Page-numbered sources (offset pages) are the exception: a record changing mid-read shifts
+the others between pages. Their walk goes back to front and the mark moves only when it
+completes, to no later than its start minus FINHUB_SYNC_OVERLAP_SECONDS (``_walk_cursor``):
+what changed during a run is read by the next one; a crash resumes the walk at its page.
 """
 
 from __future__ import annotations
@@ -36,12 +41,13 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from connectors.credentials import credentials_get
 from connectors.models import Connector, SyncRun, SyncState
-from connectors.selectors import api_reliability_pct
+from connectors.services import api_reliability_push
 from records.ingestion.deletes import records_soft_delete, records_soft_delete_unseen
 from records.ingestion.rejects import Reject, rejects_store
 from records.ingestion.services import Actor, ingest_records
@@ -251,6 +257,55 @@ def _parse_mark(text: str | None) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def _walk_to_resume(run: SyncRun, adapter: Adapter, saved: dict, page_size: int) -> dict | None:
+    """The unfinished offset-page walk an incremental run carries on (same since and page
+    size), or None: start a walk (full refresh and backfill always do)."""
+    walk = saved.get("walk")
+    if not adapter.pages_shift_on_change or run.mode != SyncRun.Mode.INCREMENTAL:
+        return None
+    if not isinstance(walk, dict) or walk.get("per_page") != page_size:
+        return None
+    if not isinstance(walk.get("next_page"), int) or walk["next_page"] < 1:
+        return None
+    return walk
+
+
+def _walk_cursor(
+    saved: dict,
+    since: str | None,
+    page_size: int,
+    started: dt.datetime | None,
+    mark: dt.datetime | None,
+    mark_text: str | None,
+    page: Page,
+) -> dict[str, Any]:
+    """The saved state after a page of an offset-page walk (adapters.PageAdapter).
+
+    Such a walk reads every record that did not change while it ran, but one that changed
+    meanwhile may be missed; its new updated_at is after the walk started. So the mark
+    moves only when the walk completes, to the greatest updated_at read but no later than
+    the walk's start minus FINHUB_SYNC_OVERLAP_SECONDS (the clock skew between FinHub and
+    the source allowed for): the next run reads what changed during this one. Until then
+    the previous mark stays, beside the walk to resume."""
+    next_page = page.position.get("next_page", 0)
+    started = started or _now()
+    if next_page >= 1:
+        walk = {
+            "since": since,
+            "per_page": page_size,
+            "next_page": next_page,
+            "started_at": started.isoformat(),
+            "seen": mark_text,
+        }
+        return {"high_water_mark": saved.get("high_water_mark"), "walk": walk}
+    settled = started - dt.timedelta(seconds=settings.FINHUB_SYNC_OVERLAP_SECONDS)
+    if mark is None:
+        return {"high_water_mark": saved.get("high_water_mark")}
+    if mark < settled:
+        return {"high_water_mark": mark_text}
+    return {"high_water_mark": settled.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+
+
 def sync_entity(
     ctx: RunContext,
     adapter: Adapter,
@@ -269,19 +324,28 @@ def sync_entity(
     seen: set[str] = set()
     stats = ctx.stats(entity)
     since = _start_point(run, adapter, saved)
-    pages = adapter.pages(resource, updated_since=since, page_size=page_size)
+    walk = _walk_to_resume(run, adapter, saved, page_size)
+    if walk is not None:
+        since = walk["since"]
+        mark, mark_text = _parse_mark(walk["seen"]), walk["seen"]
+    started = _parse_mark(walk["started_at"]) if walk else _now()
+    resume = {"start_page": walk["next_page"]} if walk else {}
+    pages = adapter.pages(resource, updated_since=since, page_size=page_size, **resume)
     for number, page in enumerate(pages, start=1):
         prepared = prepare_page(entity_config, page)
         if snapshot:
             seen |= prepared.seen
         if prepared.high_water and (mark is None or prepared.high_water[0] > mark):
             mark, mark_text = prepared.high_water
+        cursor: dict[str, Any] = {"high_water_mark": mark_text}
+        if adapter.pages_shift_on_change:
+            cursor = _walk_cursor(saved, since, page_size, started, mark, mark_text, page)
         before = dict(stats)
         try:
             with transaction.atomic():
                 counts = _write_page(ctx, entity, prepared)
                 state.cursor = {
-                    "high_water_mark": mark_text,
+                    **cursor,
                     "position": page.position,
                     "mode": run.mode,
                     "pages": number,
@@ -393,7 +457,8 @@ def sync_run_execute(
     run.refresh_from_db()
     try:
         if run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED):
-            _push_reliability()
+            # The client has added this run's calls (it closed): the 30 days include them.
+            api_reliability_push()
         if run.status == SyncRun.Status.SUCCEEDED:
             # The metrics engine listens (metrics/apps.py) and recomputes after the commit.
             records_synced.send(sender=SyncRun, connector_id=connector.pk)
@@ -521,12 +586,6 @@ def _fail(ctx: RunContext, exc: Exception) -> None:
 
 
 # --- scorecard measurements ------------------------------------------------------------------
-
-
-def _push_reliability() -> None:
-    pct = api_reliability_pct()
-    if pct is not None:
-        _measure("api_reliability", pct, "Sync runs of all connectors that succeeded, 30 days.")
 
 
 def _measure(metric_key: str, value: Decimal, note: str) -> None:

@@ -10,6 +10,10 @@ jitter so that many workers do not retry in step. 401/403 are never retried.
 An ``observer`` (the running sync) is told about every attempt (run.requests and
 run.request_failures) and before every retry sleep (it heartbeats and extends its lease, so
 a long backoff never looks like a dead worker).
+
+Every logical call (a GET with all its attempts) is also counted for API reliability
+(``calls.py``): the counts are buffered per day and added to ``SourceCallDay`` once, when
+the client closes, so a sync of a thousand pages writes one row, not a thousand.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
+from django.utils import timezone
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -36,9 +41,11 @@ from tenacity.wait import wait_base
 
 from connectors.credentials import credentials_get
 from connectors.models import Connector
+from connectors.services import source_calls_record
 
 from .auth import auth_for
-from .errors import ConfigError, SourceAuthError, SourceError, SyncError, TransientSourceError
+from .calls import CallTally
+from .errors import ConfigError, SourceAuthError, SourceError, TransientSourceError
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +185,7 @@ class SourceClient:
         self.connector = connector
         self.observer = observer
         self._sleep = sleep
+        self.calls = CallTally()
         self.auth = auth_for(
             connector, credentials if credentials is not None else credentials_get(connector)
         )
@@ -198,6 +206,18 @@ class SourceClient:
 
     def close(self) -> None:
         self.client.close()
+        self._calls_flush()
+
+    def _calls_flush(self) -> None:
+        """Add the buffered call counts to the connector's days; a failure to write them is
+        logged, never raised (counting must not fail a sync nor hide its error)."""
+        days = self.calls.take()
+        if not days or self.connector.pk is None:
+            return
+        try:
+            source_calls_record(connector_id=self.connector.pk, days=days)
+        except Exception:
+            logger.exception("sync %s: API call counts not recorded", self.connector.slug)
 
     # --- one attempt ---------------------------------------------------------------------
 
@@ -222,6 +242,9 @@ class SourceClient:
         finally:
             if self.observer is not None:
                 self.observer.request_done(failed=failed)
+
+    def _count(self, error: BaseException | None, attempts: int) -> None:
+        self.calls.record(error, attempts=attempts, day=timezone.localdate())
 
     def _path(self, path: str) -> str:
         return self.client.base_url.path.rstrip("/") + "/" + path.lstrip("/")
@@ -259,15 +282,22 @@ class SourceClient:
             sleep=self._sleep,
             reraise=True,
         )
+        body: Any = None
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._attempt(path, params)
+                    body = self._attempt(path, params)
         except TransientSourceError as exc:
             tried = retrying.statistics.get("attempt_number", 1)
+            self._count(exc, tried)
             raise TransientSourceError(
                 f"{exc} Gave up after {tried} attempt{'s' if tried != 1 else ''}.",
                 status_code=exc.status_code,
                 retry_after=exc.retry_after,
             ) from exc
-        raise SyncError("unreachable")  # pragma: no cover - the loop returns or raises
+        except Exception as exc:
+            # An interrupt (KeyboardInterrupt, SystemExit) is not an outcome: not counted.
+            self._count(exc, retrying.statistics.get("attempt_number", 1))
+            raise
+        self._count(None, retrying.statistics.get("attempt_number", 1))
+        return body

@@ -39,6 +39,7 @@ from metrics.reports.budget import (
     UNCLASSIFIED,
     UNCLASSIFIED_LABEL,
     favourable,
+    ledger_shared,
     variance_type,
 )
 from metrics.reports.cac import period_cac
@@ -155,18 +156,21 @@ def build(dash: DashboardRequest) -> Page:
     prior, last_year = period.prior(), period.last_year()
     trend = months_ending(period.end)
     department = dash.filters.selected("department")
-    snapshots = snapshots_get(
-        [
-            budget_request(period),
-            budget_request(prior),
-            budget_request(last_year),
-            budget_request(period, "account"),
-            *(budget_request(month) for month in trend),
-            attribution_request(period),
-            period_request(Kind.CAC, period),
-            *([budget_request(period, DEPARTMENT_ACCOUNT)] if department is not None else []),
-        ]
-    )
+    # A first visit computes up to 16 budget reports of one to three years: each year's GL
+    # totals are read once for all of them.
+    with ledger_shared():
+        snapshots = snapshots_get(
+            [
+                budget_request(period),
+                budget_request(prior),
+                budget_request(last_year),
+                budget_request(period, "account"),
+                *(budget_request(month) for month in trend),
+                attribution_request(period),
+                period_request(Kind.CAC, period),
+                *([budget_request(period, DEPARTMENT_ACCOUNT)] if department is not None else []),
+            ]
+        )
     current, previous, year_ago, by_account = snapshots[:4]
     trend_snapshots = snapshots[4 : 4 + len(trend)]
     attribution, cac = snapshots[4 + len(trend)], snapshots[5 + len(trend)]

@@ -9,18 +9,26 @@ for before) are computed, and stored.
 The drill-down (a campaign or channel → its deals and touchpoints) reads the rows behind a
 figure (``metrics.selectors``) with two indexed queries each (count + page).
 
+The page's size does not grow with the number of campaigns: each per-campaign table shows
+the top :data:`TOP_CAMPAIGNS` by spend and links to the whole table (``?list=<table id>``,
+paginated); the page's :class:`Page` tables and charts keep every campaign, for the CSV/XLSX
+exports and the reports (reports/definitions.py).
+
 :func:`build` and :func:`drill_build` are the page builders (dashboards/views.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
 
 from dashboards.charts import Chart, Series
-from dashboards.page import DashboardParamError, DashboardRequest, Page
-from dashboards.pagination import paginate
+from dashboards.page import FRAMEWORK_PARAMS, DashboardParamError, DashboardRequest, Page
+from dashboards.pagination import PER_PAGE, paginate
 from dashboards.tables import (
     DATE,
     INT,
@@ -29,6 +37,7 @@ from dashboards.tables import (
     RATIO,
     TEXT,
     Column,
+    Row,
     Table,
     format_value,
     shown,
@@ -45,6 +54,7 @@ from metrics.params import (
 )
 from metrics.reports.numbers import percent, to_number
 from metrics.reports.roi import RoiStatus, roi_totals
+from metrics.reports.roi_reconciliation import campaign_roi_reconciliation_cached
 from metrics.snapshots import Kind, snapshots_get
 
 MODEL_LABELS = {
@@ -341,10 +351,25 @@ def _comparison(snapshots: dict, channel_of: dict[str, str], keep) -> list[Compa
 
 # --- the pages ---------------------------------------------------------------------------
 
-PAGE_PARAMS = ("model",)
+PAGE_PARAMS = ("model", "list")
 DRILL_PARAMS = ("model", "group_by", "key", "show")
 DRILL = "dashboards:marketing_drill"
 GROUP_LABELS = {GROUP_BY_CAMPAIGN: "Campaign", GROUP_BY_CHANNEL: "Channel"}
+#: The page shows this many campaigns in each per-campaign table (and chart), the biggest
+#: spend first: its size (and render time) must not grow with the number of campaigns.
+#: "See all" opens the whole table, paginated (``?list=<table id>``); the CSV/XLSX exports
+#: and the reports have every campaign.
+TOP_CAMPAIGNS = 20
+#: The per-campaign tables, shortened on the page, whole in ``?list=<id>``: table id → the
+#: columns it is ranked by (spend, attributed revenue; None = no such column).
+CAMPAIGN_TABLES: dict[str, tuple[str | None, str]] = {
+    "campaigns": ("cost", "revenue"),
+    "comparison": ("cost", ""),  # the chosen model's revenue column (set by the page)
+    "cost_missing": (None, "revenue"),
+    "no_roi": ("cost", "revenue"),
+    "roi_not_reconciled": ("spend", "revenue"),
+}
+CAMPAIGN_CHART_TITLE = "Spend and revenue by campaign"
 
 
 def chosen_model(dash: DashboardRequest) -> str:
@@ -361,6 +386,13 @@ def _channel_of(dash: DashboardRequest) -> dict[str, str]:
         option.label: channels.get(option.extra.get("channel_id"), selectors.NO_CHANNEL)
         for option in dash.filters.get("campaign").options
     }
+
+
+def _drill_links(dash: DashboardRequest, group_by: str):
+    """``key → drill-down URL``: the page state is encoded once, not once per row (a few
+    hundred campaigns in five tables)."""
+    prefix = dash.url(DRILL, group_by=group_by, list=None)
+    return lambda key: f"{prefix}&{urlencode({'key': key})}"
 
 
 def _roi_table(
@@ -384,8 +416,9 @@ def _roi_table(
         Column("status", "Note", TEXT),
     ]
     table = Table(table_id, title, columns, currency=dash.currency, empty_message=empty)
+    drill = _drill_links(dash, group_by)
     for row in rows:
-        link = dash.url(DRILL, group_by=group_by, key=row.key)
+        link = drill(row.key)
         table.add(
             {
                 "key": row.key,
@@ -411,15 +444,22 @@ def _roi_table(
     return table
 
 
-def _roi_chart(dash, chart_id: str, title: str, table: Table, rows: list[RoiRow], group_by):
-    links = [dash.url(DRILL, group_by=group_by, key=row.key) for row in rows]
+def _roi_chart(dash, chart_id: str, title: str, table: Table, group_by: str) -> Chart:
+    """Spend and attributed revenue of the table's rows (each bar opens the row's link)."""
+    rows = table.rows
+    links = [row.link for row in rows]
     return Chart(
         chart_id,
         title,
-        [row.key for row in rows],
+        [row.values["key"] for row in rows],
         [
-            Series("Spend", [row.cost for row in rows], links, color="#b54708"),
-            Series("Attributed revenue", [row.revenue for row in rows], links, color="#0b5394"),
+            Series("Spend", [row.values["cost"] for row in rows], links, color="#b54708"),
+            Series(
+                "Attributed revenue",
+                [row.values["revenue"] for row in rows],
+                links,
+                color="#0b5394",
+            ),
         ],
         table,
         currency=dash.currency,
@@ -476,6 +516,7 @@ def build(dash: DashboardRequest) -> Page:
         "comes from touchpoints without a paid campaign) is unpaid and counts in no ROI."
     )
     comparison = _comparison_table(dash, data)
+    drill = _drill_links(dash, GROUP_BY_CAMPAIGN)
     cost_missing = Table(
         "cost_missing",
         "Cost missing: attributed revenue but no spend",
@@ -492,7 +533,7 @@ def build(dash: DashboardRequest) -> Page:
     for row in data.cost_missing:
         cost_missing.add(
             {"key": row.key, "channel": row.channel, "revenue": row.revenue},
-            link=dash.url(DRILL, group_by=GROUP_BY_CAMPAIGN, key=row.key),
+            link=drill(row.key),
         )
     no_roi = Table(
         "no_roi",
@@ -510,38 +551,12 @@ def build(dash: DashboardRequest) -> Page:
     for row in data.lacking_roi:
         no_roi.add(
             {"key": row.key, "channel": row.channel, "cost": row.cost, "why": row.why},
-            link=dash.url(DRILL, group_by=GROUP_BY_CAMPAIGN, key=row.key),
+            link=drill(row.key),
         )
     charts = [
-        _roi_chart(
-            dash,
-            "campaign_roi",
-            "Spend and revenue by campaign",
-            campaigns,
-            data.campaigns,
-            GROUP_BY_CAMPAIGN,
-        ),
-        _roi_chart(
-            dash,
-            "channel_roi",
-            "Spend and revenue by channel",
-            channels,
-            data.channels,
-            GROUP_BY_CHANNEL,
-        ),
-        Chart(
-            "model_comparison",
-            "Attributed revenue by model",
-            [row.key for row in data.comparison],
-            [
-                Series(MODEL_LABELS[each], [row.revenue[each] for row in data.comparison])
-                for each in data.models
-            ],
-            comparison,
-            currency=dash.currency,
-            description="Attributed revenue of each campaign under every attribution model; "
-            "the figures are in the table with the chart",
-        ),
+        _roi_chart(dash, "campaign_roi", CAMPAIGN_CHART_TITLE, campaigns, GROUP_BY_CAMPAIGN),
+        _roi_chart(dash, "channel_roi", "Spend and revenue by channel", channels, GROUP_BY_CHANNEL),
+        _comparison_chart(dash, comparison, data.models),
     ]
     totals = data.campaign_totals
 
@@ -608,9 +623,9 @@ def build(dash: DashboardRequest) -> Page:
             ],
         },
     ]
-    return Page(
+    page = Page(
         "Marketing ROI",
-        tables=[cost_missing, no_roi],
+        tables=[cost_missing, no_roi, _not_reconciled_table(dash, data)],
         charts=charts,
         export_stem=f"marketing-{model}",
         context={
@@ -636,6 +651,220 @@ def build(dash: DashboardRequest) -> Page:
             "missing_fx": data.missing_fx,
         },
     )
+    # The page's tables and charts have every campaign (the exports and the reports read
+    # them); the HTML shows the shortlists, or one whole table a page at a time.
+    listed = dash.params.get("list", "")
+    if listed:
+        page.context["listed"] = _listed_table(dash, page, listed, model)
+        page.context["back_url"] = f"?{dash.query(list=None)}"
+    else:
+        page.context["short"] = _shortlists(dash, page, model)
+    return page
+
+
+# --- what the page shows of the per-campaign tables ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Shortlist:
+    """A per-campaign table (or chart) as the page shows it: its first ``shown`` campaigns
+    by rank, of ``total``, with the link to the whole list."""
+
+    table: Table
+    total: int
+    shown: int
+    see_all_url: str
+    chart: Chart | None = None
+
+    @property
+    def more(self) -> bool:
+        return self.total > self.shown
+
+
+def _ranked(table: Table, model: str) -> list[Row]:
+    """The table's rows, the biggest spend first, then the biggest attributed revenue (the
+    chosen model's), then by name. The revenue of touchpoints without a campaign comes
+    first: it has no spend, yet is often the largest row, and must not vanish into "Other"."""
+    spend, revenue = CAMPAIGN_TABLES[table.id]
+    revenue = revenue or f"{model}_revenue"
+
+    def rank(row: Row):
+        cost = row.values.get(spend) if spend else None
+        income = to_number(row.values.get(revenue))
+        unpaid = row.values["key"] in UNPAID_KEYS
+        return (not unpaid, -(cost or 0), -(income or 0), row.values["key"])
+
+    return sorted(table.rows, key=rank)
+
+
+def _export_links(dash: DashboardRequest, table: Table) -> Table:
+    """A shortened copy exports its whole table (same id): the view sets the export links
+    of the page's own tables only, so set the copy's the same way."""
+    query = dash.request.GET.copy()
+    for key in FRAMEWORK_PARAMS:
+        query.pop(key, None)
+    base = query.urlencode()
+    prefix = f"{dash.request.path}?{base + '&' if base else ''}table={table.id}"
+    table.csv_url, table.xlsx_url = f"{prefix}&format=csv", f"{prefix}&format=xlsx"
+    return table
+
+
+def _other_values(table: Table, rest: list[Row], models: tuple[str, ...]) -> dict:
+    """The "Other campaigns" row of a chart's table: Σ spend, Σ attributed revenue, and the
+    ROI (and ROAS) of those with spend, as the totals row."""
+    paid = [row for row in rest if (row.values.get("cost") or 0) > 0]
+    values: dict = {
+        "key": f"Other {len(rest)} campaigns",
+        "cost": sum((row.values["cost"] for row in rest), Decimal(0)),
+    }
+    revenue_keys = ["revenue"] if table.id == "campaigns" else [f"{m}_revenue" for m in models]
+    for key in revenue_keys:
+        revenues = [row.values.get(key) for row in rest]
+        values[key] = (
+            None
+            if all(value is None for value in revenues)
+            else sum((value or Decimal(0) for value in revenues), Decimal(0))
+        )
+        roi = roi_totals(
+            [row.values["cost"] for row in paid], [row.values.get(key) for row in paid]
+        )
+        values[key.replace("revenue", "roi")] = (
+            shown(percent(roi.roi)) if values[key] is not None else None
+        )
+        if table.id == "campaigns":
+            values["roas"] = shown(roi.roas)
+            values["status"] = "ROI, ROAS: rows with spend"
+    return values
+
+
+def _shortlist(dash, table: Table, model: str, *, other: bool) -> Shortlist:
+    """The table's first TOP_CAMPAIGNS campaigns by rank; with ``other``, one more row sums
+    the rest (a chart's table: its bars then add up to the total)."""
+    ranked = _ranked(table, model)
+    url = f"?{dash.query(list=table.id)}"
+    rows = ranked[:TOP_CAMPAIGNS]
+    rest = ranked[TOP_CAMPAIGNS:]
+    if other and rest:
+        rows.append(Row(_other_values(table, rest, MODELS), link=url, css="other"))
+    short = _export_links(dash, replace(table, rows=rows))
+    if rest:
+        ranked_by = "spend (then attributed revenue)" if CAMPAIGN_TABLES[table.id][0] else "revenue"
+        short.note = " ".join(
+            filter(
+                None, [short.note, f"The {TOP_CAMPAIGNS} campaigns with the biggest {ranked_by}."]
+            )
+        )
+    return Shortlist(
+        short, total=len(ranked), shown=min(len(ranked), TOP_CAMPAIGNS), see_all_url=url
+    )
+
+
+def _shortlists(dash, page: Page, model: str) -> dict[str, Shortlist]:
+    """What the page shows of each per-campaign table and chart, by table id."""
+    tables = page.tables_by_id
+    result = {
+        table_id: _shortlist(dash, tables[table_id], model, other=False)
+        for table_id in ("cost_missing", "no_roi", "roi_not_reconciled")
+    }
+    campaigns = _shortlist(dash, tables["campaigns"], model, other=True)
+    result["campaigns"] = replace(
+        campaigns,
+        chart=_roi_chart(
+            dash, "campaign_roi", CAMPAIGN_CHART_TITLE, campaigns.table, GROUP_BY_CAMPAIGN
+        ),
+    )
+    comparison = _shortlist(dash, tables["comparison"], model, other=True)
+    result["comparison"] = replace(
+        comparison,
+        chart=_comparison_chart(dash, comparison.table, MODELS),
+    )
+    return result
+
+
+def _listed_table(dash, page: Page, table_id: str, model: str) -> Table:
+    """``?list=<id>``: one per-campaign table whole, ranked as on the page, PER_PAGE rows a
+    page (``&page=n``)."""
+    if table_id not in CAMPAIGN_TABLES:
+        raise DashboardParamError(f"list: {table_id!r} is not one of {', '.join(CAMPAIGN_TABLES)}.")
+    table = page.tables_by_id[table_id]
+    paginator = Paginator(_ranked(table, model), PER_PAGE)
+    shown_page = paginator.get_page(dash.request.GET.get("page"))
+    shown_page.capped = False  # type: ignore[attr-defined]
+    query = dash.request.GET.copy()
+    query.pop("page", None)
+    encoded = query.urlencode()
+    shown_page.query_prefix = f"{encoded}&" if encoded else ""  # type: ignore[attr-defined]
+    return _export_links(dash, replace(table, rows=list(shown_page.object_list), page=shown_page))
+
+
+def _not_reconciled_table(dash, data: MarketingPage) -> Table:
+    """ROI measurement: the campaigns with spend (of the rows shown) whose ROI is not
+    reconciled, and why (docs/metrics.md, "Campaign ROI measurement capability"). One query
+    while no data changed (cached); else the tagged GL lines, the won deals with their ERP
+    revenue and the unmatched deals' touchpoints: a fixed number whatever the data size."""
+    result = campaign_roi_reconciliation_cached(
+        start=data.start,
+        end=data.end,
+        model=data.model,
+        roi_rows={row.key: (row.cost, row.revenue) for row in data.campaigns},
+        computed_at=data.computed_at,
+    )
+    capability = result.capability_percent
+    table = Table(
+        "roi_not_reconciled",
+        "ROI measurement: campaigns not reconciled",
+        [
+            Column("key", "Campaign", TEXT),
+            Column("spend", "Spend", MONEY),
+            Column("gl", "GL (tagged)", MONEY),
+            Column("revenue", "Attributed revenue", MONEY),
+            Column("unmatched", "Unmatched revenue", MONEY),
+            Column("why", "Why", TEXT),
+        ],
+        currency=dash.currency,
+        empty_message="Every campaign with spend in this period has a reconciled ROI."
+        if capability is not None
+        else "No campaign had spend in this period.",
+        note=(
+            f"{result.reconciled} of {result.with_spend} campaigns with spend have a "
+            f"reconciled ROI ({capability}%, the scorecard's campaign ROI measurement "
+            "capability for this period): spend equal to the GL "
+            "lines tagged with the campaign (within 0.5%, at least 1 cent) and attributed "
+            f"revenue ({MODEL_LABELS[data.model]}) only from won deals matched to ERP revenue."
+            if capability is not None
+            else ""
+        ),
+    )
+    drill = _drill_links(dash, GROUP_BY_CAMPAIGN)
+    for row in result.failing:
+        table.add(
+            {
+                "key": row.key,
+                "spend": row.spend,
+                "gl": row.gl_cost,
+                "revenue": row.attributed_revenue,
+                "unmatched": row.unmatched_revenue,
+                "why": row.why,
+            },
+            link=drill(row.key),
+        )
+    return table
+
+
+def _comparison_chart(dash, table: Table, models: tuple[str, ...]) -> Chart:
+    return Chart(
+        "model_comparison",
+        "Attributed revenue by model",
+        [row.values["key"] for row in table.rows],
+        [
+            Series(MODEL_LABELS[each], [row.values[f"{each}_revenue"] for row in table.rows])
+            for each in models
+        ],
+        table,
+        currency=dash.currency,
+        description="Attributed revenue of each campaign under every attribution model; "
+        "the figures are in the table with the chart",
+    )
 
 
 def _comparison_table(dash, data: MarketingPage) -> Table:
@@ -650,6 +879,7 @@ def _comparison_table(dash, data: MarketingPage) -> Table:
         currency=dash.currency,
         empty_message="No campaign spend or attributed revenue in this period.",
     )
+    drill = _drill_links(dash, GROUP_BY_CAMPAIGN)
     for row in data.comparison:
         values = {"key": row.key, "cost": row.cost}
         for each in data.models:
@@ -657,7 +887,7 @@ def _comparison_table(dash, data: MarketingPage) -> Table:
             values[f"{each}_roi"] = (
                 shown(percent(row.roi[each])) if row.revenue[each] is not None else None
             )
-        table.add(values, link=dash.url(DRILL, group_by=GROUP_BY_CAMPAIGN, key=row.key))
+        table.add(values, link=drill(row.key))
     return table
 
 

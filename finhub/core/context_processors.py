@@ -17,6 +17,7 @@ NAVIGATION = [
     ("Close", "closing:list", "closing.view_close"),
     ("Connectors", "connectors:health", "connectors.view_syncrun"),
     ("Alerts", "alerts:list", "alerts.view_alertinstance"),
+    ("Operations", "operations:index", "operations.view_operations"),
 ]
 
 

@@ -42,7 +42,8 @@ ROLES: dict[str, RoleSpec] = {
         # The rollout, and the routine finance work it automates: close templates and
         # closes, report packs and their delivery schedules.
         manage_apps=("roadmap", "closing", "reports"),
-        extra=("core.view_dashboards",),
+        # The operations page: the scorecard's response time and API reliability.
+        extra=("core.view_dashboards", "operations.view_operations"),
     ),
     INTEGRATION_ADMIN: RoleSpec(
         view_apps=("records", "metrics", "roadmap", "alerts"),
@@ -50,6 +51,8 @@ ROLES: dict[str, RoleSpec] = {
         # Configures alerting: the rules, where notifications go, and silences.
         extra=(
             "core.view_dashboards",
+            # The operations page: response times and the sources' API reliability.
+            "operations.view_operations",
             *(
                 f"alerts.{action}_{model}"
                 for model in ("alertrule", "notificationchannel", "silence")

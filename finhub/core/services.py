@@ -24,7 +24,12 @@ def role_permissions(*, spec: RoleSpec) -> "list[Permission]":
     if spec.view_apps:
         query |= Q(content_type__app_label__in=spec.view_apps, codename__startswith="view_")
     if spec.manage_apps:
-        query |= Q(content_type__app_label__in=spec.manage_apps)
+        # Only the default model permissions: a custom one (roadmap.override_phase_gate)
+        # is granted by name in ``extra`` or by an administrator, never by managing an app.
+        default = Q()
+        for action in ("add_", "change_", "delete_", "view_"):
+            default |= Q(codename__startswith=action)
+        query |= Q(content_type__app_label__in=spec.manage_apps) & default
     for dotted in spec.extra:
         app_label, codename = dotted.split(".", 1)
         query |= Q(content_type__app_label=app_label, codename=codename)

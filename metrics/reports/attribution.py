@@ -14,7 +14,12 @@ from decimal import Decimal
 
 from finhub.core.money import MissingRate
 from metrics import selectors
-from metrics.computations.attribution import AttributionResult, Journeys, attribute, build_journeys
+from metrics.computations.attribution import (
+    AttributionResult,
+    Journeys,
+    attribute,
+    build_journeys_from_columns,
+)
 from metrics.reports.numbers import num
 
 
@@ -37,7 +42,7 @@ class AttributionContext:
         lookback = dt.timedelta(days=lookback_days)
         inputs = selectors.attribution_inputs(start=start, end=end, lookback=lookback)
         low, high = selectors.period_bounds(start, end)
-        journeys = build_journeys(
+        journeys = build_journeys_from_columns(
             inputs.touchpoints,
             inputs.conversions,
             lookback=lookback,

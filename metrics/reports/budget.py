@@ -7,13 +7,21 @@ period's end as of the last closed month (``calendar.last_closed_month``).
 Rows keep their money rounded to cents for display and, under ``exact``, the unrounded
 values: totals (``totals``, the executive page) add the unrounded values and round once.
 Ledger lines whose account is still pending count under the type ``unclassified``.
+
+Inside :func:`ledger_shared` (a page computing many reports), the GL totals of each calendar
+year are read once and shared by every report that needs them: a report reads its period and
+the whole year of its end, so the reports of one year read the same day rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 
 from django.utils import timezone
@@ -40,6 +48,7 @@ __all__ = [
     "UNCLASSIFIED",
     "budget_report",
     "favourable",
+    "ledger_shared",
     "variance_type",
 ]
 
@@ -50,6 +59,94 @@ UNCLASSIFIED = "unclassified"
 UNCLASSIFIED_LABEL = "Unclassified (pending reference)"
 #: The money fields of a row, rounded for display and kept unrounded under ``exact``.
 MONEY_FIELDS = ("actual", "budget", "variance", "full_year_budget", "full_year_outturn")
+
+
+#: The groupings made, inside :func:`ledger_shared`, from one read of a year's GL totals by
+#: department and account ids (the campaign grouping keeps its own read).
+ID_GROUPINGS = ("account", "account_type", "department", "department_account")
+
+
+@dataclass
+class _SharedLedger:
+    """What a :func:`ledger_shared` block has read: per calendar year the GL totals by
+    department and account ids, the department and account labels, and per (year, grouping)
+    the ``selectors.ledger_totals`` rows made from them."""
+
+    by_ids: dict[int, list[tuple]] = dataclass_field(default_factory=dict)
+    labels: tuple[dict, dict] | None = None
+    grouped: dict[tuple[int, str], list[tuple]] = dataclass_field(default_factory=dict)
+
+    def year(self, year: int, group_by: str) -> list[tuple]:
+        """``selectors.ledger_totals`` of the whole calendar year for ``group_by``."""
+        key = (year, group_by)
+        if key not in self.grouped:
+            first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+            if group_by in ID_GROUPINGS:
+                if year not in self.by_ids:
+                    self.by_ids[year] = selectors.ledger_totals_by_ids(start=first, end=last)
+                if self.labels is None:
+                    self.labels = selectors.ledger_labels()
+                self.grouped[key] = _labelled_totals(self.by_ids[year], group_by, *self.labels)
+            else:
+                self.grouped[key] = selectors.ledger_totals(
+                    start=first, end=last, group_by=group_by
+                )
+        return self.grouped[key]
+
+
+def _labelled_totals(
+    rows: list[tuple], group_by: str, departments: dict, accounts: dict
+) -> list[tuple]:
+    """``selectors.ledger_totals`` rows from the totals by (department id, account id,
+    currency, day): the same GROUP BY on the labels, summed here (exact Decimal sums of
+    cents, as SQL's)."""
+    fields = (*selectors.BUDGET_GROUPINGS[group_by], "account__type")
+    keys: dict[tuple, tuple] = {}
+    totals: dict[tuple, Decimal] = {}
+    for department_id, account_id, currency, day, total in rows:
+        ids = (department_id, account_id)
+        if ids not in keys:
+            labels = {**departments.get(department_id, {}), **accounts.get(account_id, {})}
+            keys[ids] = tuple(labels.get(name) for name in fields)
+        key = (*keys[ids], currency, day)
+        totals[key] = totals[key] + total if key in totals else total
+    return [(*key, total) for key, total in totals.items()]
+
+
+#: The reads of the active :func:`ledger_shared` block (None outside one: every report
+#: reads its own).
+_SHARED: ContextVar[_SharedLedger | None] = ContextVar("budget_shared_ledger", default=None)
+
+
+@contextmanager
+def ledger_shared() -> Iterator[None]:
+    """Budget reports computed inside the block share their GL reads: one ``GROUP BY`` query
+    per calendar year for the account, account type, department and department x account
+    groupings together, instead of one per report (the executive page computes up to 16
+    reports over one to three years). The rows are exactly those a report reads on its own
+    (whole days, cut to its dates; the same sums), so the results are equal; they are
+    dropped at the end of the block. A nested block reuses the outer one."""
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set(_SharedLedger())
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _ledger_rows(*, start: dt.date, end: dt.date, group_by: str) -> list[tuple]:
+    """``selectors.ledger_totals`` of ``start``…``end``: read now, or, inside
+    :func:`ledger_shared`, cut from the shared whole-year rows (each row's day is its
+    second-to-last field)."""
+    shared = _SHARED.get()
+    if shared is None:
+        return selectors.ledger_totals(start=start, end=end, group_by=group_by)
+    rows: list[tuple] = []
+    for year in range(start.year, end.year + 1):
+        rows += (row for row in shared.year(year, group_by) if start <= row[-2] <= end)
+    return rows
 
 
 def variance_type(account_type: str) -> str:
@@ -96,7 +193,7 @@ def budget_report(
         return in_period, by_month
 
     actual, actual_months = collect(
-        selectors.ledger_totals(start=low, end=high, group_by=group_by), prorate=False
+        _ledger_rows(start=low, end=high, group_by=group_by), prorate=False
     )
     budgeted, budget_months = collect(
         selectors.budget_totals(start=low, end=high, group_by=group_by, budget_ids=versions),

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from records.models.base import SourcedRecord
+from records.signals import records_changed
 
 from .entities import ENTITIES, Row
 from .upsert import concrete_field, resolve_pending
@@ -120,6 +121,8 @@ def records_bulk_load(
                 rows.append(row)
             bulk_insert(spec.model, rows)
             inserted[entity] = len(rows)
+            if rows:  # every month: the metrics recompute whatever reads the table
+                records_changed.send(sender=spec.model, months=None)
             if any(target == entity for _, target in refs) or any(
                 f.target == entity for s in ENTITIES.values() for f in s.refs
             ):

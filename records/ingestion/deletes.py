@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from records.models import IngestBatch
 
+from .changes import changes_announce_deletes, date_attrs
 from .entities import ENTITIES
 from .locks import adjustments_flag_deletes, batch_locked_months, summary_attrs
 from .upsert import CHUNK
@@ -73,16 +74,20 @@ def records_soft_delete(
     locked = batch_locked_months(spec)
     # With a lock, the same read takes what flagging a deleted row needs.
     extra = summary_attrs(spec) if locked else []
+    # The dates too: the metrics recompute the months the deleted records leave.
+    dates = date_attrs(spec)
     values: dict[str, list[Any]] = {}
+    doomed_dates: list[list[Any]] = []
     for start in range(0, len(ids), CHUNK):
         stored = model.objects.filter(
             source=source, external_id__in=ids[start : start + CHUNK]
-        ).values_list("external_id", "source_updated_at", *extra)
-        for ext, stored_at, *summary_values in stored:
+        ).values_list("external_id", "source_updated_at", *extra, *dates)
+        for ext, stored_at, *read in stored:
             at = deletions[ext]
             if stored_at is None or at is None or at >= stored_at:
                 doomed[ext] = at
-                values[ext] = summary_values
+                values[ext] = read[: len(extra)]
+                doomed_dates.append(read[len(extra) :])
     if not doomed:
         return 0
     now = timezone.now()
@@ -111,6 +116,8 @@ def records_soft_delete(
             )
         if deleted != len(gone):  # a concurrent write got there first: count what we did
             IngestBatch.objects.filter(pk=batch.pk).update(deleted=deleted)
+        if deleted:
+            changes_announce_deletes(spec=spec, dates=doomed_dates)
         adjustments_flag_deletes(
             spec=spec,
             source_id=source.pk,

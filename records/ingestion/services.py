@@ -22,6 +22,7 @@ from django.utils import timezone
 from records.models import IngestBatch, RejectedRecord
 from records.models.base import SourcedRecord
 
+from .changes import changes_announce_deletes, changes_announce_writes, date_attrs, stored_dates
 from .deletes import deletion_batch_create
 from .entities import ENTITIES, ENTITY_BY_MODEL, ENTITY_NAMES, EntitySpec, Row, field_docs, get_spec
 from .locks import (
@@ -293,7 +294,18 @@ def _write(
         spec.before_write(source=source, rows=rows)
     # A dry run is rolled back: nothing to flag, and no query spent on locks.
     watch = None if dry_run else lock_watch_start(spec=spec, source=source, rows=rows)
+    # The stored dates of the rows, so the months they leave are recomputed too.
+    dates_before = None if dry_run else stored_dates(spec=spec, source=source, rows=rows)
     counts = upsert_rows(spec=spec, source=source, rows=rows, batch_id=batch.pk, now=now)
+    if not dry_run:
+        changes_announce_writes(
+            spec=spec,
+            rows=rows,
+            outcomes=counts.outcomes,
+            before=dates_before,
+            # before_write may change other rows of the table (a budget's current version).
+            forced=spec.before_write is not None and bool(rows),
+        )
     adjustments_flag_writes(
         watch=watch,
         spec=spec,
@@ -471,13 +483,17 @@ def records_delete(*, queryset: QuerySet[SourcedRecord], actor: Actor) -> int:
     deleted = 0
     with transaction.atomic():
         locked = batch_locked_months(spec)
-        # With a lock, the same read takes what flagging a deleted row needs.
+        # With a lock, the same read takes what flagging a deleted row needs; it also takes
+        # the dates, whose months the metrics recompute.
         extra = summary_attrs(spec) if locked else []
+        dates = date_attrs(spec)
         by_source: dict[int, dict[str, list[Any]]] = {}
+        deleted_dates: list[list[Any]] = []
         for source_id, external_id, *values in queryset.values_list(
-            "source_id", "external_id", *extra
+            "source_id", "external_id", *extra, *dates
         ):
-            by_source.setdefault(source_id, {})[external_id] = values
+            by_source.setdefault(source_id, {})[external_id] = values[: len(extra)]
+            deleted_dates.append(values[len(extra) :])
         now = timezone.now()
         for source_id, rows in by_source.items():
             batch = deletion_batch_create(
@@ -500,6 +516,8 @@ def records_delete(*, queryset: QuerySet[SourcedRecord], actor: Actor) -> int:
                 batch_id=batch.pk,
                 now=now,
             )
+        if deleted:
+            changes_announce_deletes(spec=spec, dates=deleted_dates, cascades=True)
     return deleted
 
 

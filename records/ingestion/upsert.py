@@ -55,6 +55,7 @@ from django.db.models import (
 from django.db.models.functions import Collate
 
 from records.models.base import SourcedRecord
+from records.signals import records_changed
 
 from .entities import ENTITIES, EntitySpec, FieldSpec, Row, referrers
 from .retry import run_with_retry
@@ -496,10 +497,15 @@ def _resolve(
                 .select_for_update()
                 .values_list("pk", flat=True)
             )
-            resolved += (
+            count = (
                 spec.model.all_objects.filter(pk__in=locked)
                 .filter(Exists(matches))
                 .update(**{f.name: Subquery(matches.values("pk")[:1])})
             )
+            if count:
+                # Rows now count where they did not (a ledger line under its account):
+                # rare enough to have the metrics recompute every month of the table.
+                records_changed.send(sender=spec.model, months=None)
+            resolved += count
         if len(chunk) < CHUNK:
             return resolved

@@ -95,6 +95,14 @@ def pending_index(field: str, cls_name: str) -> models.Index:
     )
 
 
+def freshness_index(cls_name: str) -> models.Index:
+    """Serves the inputs freshness of stored reports (``metrics.selectors.freshness``):
+    ``SELECT MAX(updated_at) … WHERE deleted_at IS NULL`` reads the index's last entries
+    instead of scanning the table. Only on the large tables a report reads; ``updated_at``
+    grows with time, so the index appends at its right edge on ingestion."""
+    return models.Index(fields=["updated_at"], name=_short_name(f"m_{cls_name}_updated"))
+
+
 def _short_name(name: str) -> str:
     """Index names are limited to 30 characters; keep them unique with a digest."""
     if len(name) <= 30:

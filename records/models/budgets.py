@@ -11,6 +11,7 @@ from django.db import models
 
 from .base import (
     SourcedRecord,
+    freshness_index,
     money_field,
     pending_index,
     ref,
@@ -126,6 +127,7 @@ class BudgetLine(SourcedRecord):
             ),
         ]
         indexes = [
+            freshness_index("budgetline"),
             # Budget vs actual: SUM(amount) WHERE budget = current GROUP BY account, dept, month.
             models.Index(fields=["budget", "month", "account"], name="m_budgetline_budget_month"),
             pending_index("budget", "budgetline"),

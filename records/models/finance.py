@@ -5,6 +5,7 @@ from django.db import models
 from .base import (
     SourcedRecord,
     date_order,
+    freshness_index,
     money_field,
     non_negative,
     pending_index,
@@ -158,6 +159,7 @@ class GLLine(SourcedRecord):
         verbose_name = "GL line"
         constraints = [source_unique("glline"), scale_check("amount", "glline")]
         indexes = [
+            freshness_index("glline"),
             # Budget vs actual: SUM(amount) GROUP BY account, department, month WHERE date range.
             models.Index(
                 fields=["posting_date", "account", "department"], name="m_glline_date_acct"
@@ -213,6 +215,7 @@ class Invoice(SourcedRecord):
             date_order("issue_date", "due_date", "invoice"),
         ]
         indexes = [
+            freshness_index("invoice"),
             # Revenue per month and per deal/customer.
             models.Index(fields=["issue_date", "customer"], name="m_invoice_date_customer"),
             models.Index(fields=["deal"], name="m_invoice_deal"),

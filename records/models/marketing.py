@@ -5,6 +5,7 @@ from django.db import models
 from .base import (
     SourcedRecord,
     date_order,
+    freshness_index,
     money_field,
     non_negative,
     pending_index,
@@ -71,6 +72,7 @@ class CampaignSpend(SourcedRecord):
             non_negative("amount", "campaignspend"),
         ]
         indexes = [
+            freshness_index("campaignspend"),
             # ROI: SUM(amount) per campaign WHERE date in period.
             models.Index(fields=["campaign", "date"], name="m_spend_campaign_date"),
             models.Index(fields=["date"], name="m_spend_date"),
@@ -134,6 +136,7 @@ class Touchpoint(SourcedRecord):
         ordering = ["-occurred_at", "id"]
         constraints = [source_unique("touchpoint")]
         indexes = [
+            freshness_index("touchpoint"),
             # Attribution: a contact's touchpoints in the lookback window, in time order.
             models.Index(fields=["contact", "occurred_at"], name="m_touch_contact_time"),
             # Markov paths of non-converting contacts: touchpoints in the analysis window.

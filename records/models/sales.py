@@ -5,6 +5,7 @@ from django.db import models
 from .base import (
     SourcedRecord,
     date_order,
+    freshness_index,
     money_field,
     non_negative,
     pending_index,
@@ -106,6 +107,7 @@ class Deal(SourcedRecord):
             ),
         ]
         indexes = [
+            freshness_index("deal"),
             # Conversions (won deals) by close time; win rate by status and close time.
             models.Index(fields=["status", "closed_at"], name="m_deal_status_closed"),
             # Sales per rep / per source campaign.

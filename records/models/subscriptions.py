@@ -4,6 +4,7 @@ from django.db import models
 
 from .base import (
     SourcedRecord,
+    freshness_index,
     money_field,
     non_negative,
     pending_index,
@@ -33,6 +34,7 @@ class Customer(SourcedRecord):
         ordering = ["name"]
         constraints = [source_unique("customer")]
         indexes = [
+            freshness_index("customer"),
             # CAC per channel: new customers by acquisition channel and month.
             models.Index(fields=["acquisition_channel", "acquired_on"], name="m_customer_acq"),
             # Retention and customer-success ROI per segment group customers by it.
@@ -73,6 +75,7 @@ class SubscriptionEvent(SourcedRecord):
             ),
         ]
         indexes = [
+            freshness_index("subscriptionevent"),
             # Month-end MRR: each customer's last event on or before a day.
             models.Index(fields=["customer", "occurred_on"], name="m_subevent_customer_day"),
             models.Index(fields=["occurred_on"], name="m_subevent_day"),

@@ -148,19 +148,34 @@ def test_an_invalid_key_is_400(client, key):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_concurrent_requests_with_one_key_run_once(monkeypatch):
-    """Real threads and connections: the second request arrives while the first is running."""
+@pytest.mark.parametrize("held", ["after_the_claim", "inside_the_write"])
+def test_two_concurrent_requests_with_one_key_run_once(monkeypatch, held):
+    """Real threads and connections: the second request arrives while the first is running,
+    before its write transaction or inside it (the key is completed in that transaction)."""
+    if held == "inside_the_write" and connection.vendor == "sqlite":
+        pytest.skip("SQLite serializes writers: the second request waits for the lock")
     _, plaintext = make_token()
     entered = threading.Event()
     release = threading.Event()
     real_ingest = connectors.api.ingest_records
+    real_claim = connectors.api.idempotency_claim
+
+    def claim_then_hold(**kwargs):
+        claim = real_claim(**kwargs)
+        if claim.outcome == "claimed":
+            entered.set()
+            assert release.wait(30)
+        return claim
 
     def slow_ingest(**kwargs):
         entered.set()
         assert release.wait(30)
         return real_ingest(**kwargs)
 
-    monkeypatch.setattr(connectors.api, "ingest_records", slow_ingest)
+    if held == "after_the_claim":
+        monkeypatch.setattr(connectors.api, "idempotency_claim", claim_then_hold)
+    else:
+        monkeypatch.setattr(connectors.api, "ingest_records", slow_ingest)
     responses = {}
 
     def send(name):
@@ -191,19 +206,16 @@ def test_simultaneous_claims_let_exactly_one_request_run(monkeypatch):
     _, plaintext = make_token()
     barrier = threading.Barrier(2, timeout=30)
     release = threading.Event()
-    real_ingest = connectors.api.ingest_records
     real_claim = connectors.api.idempotency_claim
 
     def claim_together(**kwargs):
         barrier.wait()
-        return real_claim(**kwargs)
-
-    def held_ingest(**kwargs):
-        assert release.wait(30)
-        return real_ingest(**kwargs)
+        claim = real_claim(**kwargs)
+        if claim.outcome == "claimed":  # the winner runs once the loser has answered
+            assert release.wait(30)
+        return claim
 
     monkeypatch.setattr(connectors.api, "idempotency_claim", claim_together)
-    monkeypatch.setattr(connectors.api, "ingest_records", held_ingest)
     responses = []
 
     def send():

@@ -324,8 +324,8 @@ def test_anonymous_is_sent_to_login(client):
 
 
 # session, user, permissions (2), channel and campaign options, snapshots, the header's
-# alert bell (firing count).
-PAGE_QUERIES = 8
+# alert bell (firing count), the latest ingest batch (the ROI reconciliation's cache key).
+PAGE_QUERIES = 9
 # session, user, permissions (2), the ROI snapshot, page count, page rows, other tab count,
 # the alert bell.
 DRILL_QUERIES = 9
@@ -342,6 +342,8 @@ def test_query_count_is_fixed_whatever_the_data_size(
     client.get(DRILL, {**MARCH, "group_by": "channel", "key": "Search"})
     with django_assert_num_queries(PAGE_QUERIES):
         assert client.get(URL, MARCH).status_code == 200
+    with django_assert_num_queries(PAGE_QUERIES):  # a whole per-campaign table, one page
+        assert client.get(URL, {**MARCH, "list": "comparison", "page": 2}).status_code == 200
     client.get(URL, {**MARCH, "model": "markov"})
     with django_assert_num_queries(PAGE_QUERIES):
         assert (

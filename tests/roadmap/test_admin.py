@@ -235,6 +235,8 @@ def form_data(response) -> dict:
                 continue
             if hasattr(value, "pk"):
                 value = value.pk
+            elif isinstance(value, (list, tuple)):  # many-to-many: the phase's gate metrics
+                value = [getattr(v, "pk", v) for v in value]
             data[form.add_prefix(name)] = value
     return data
 

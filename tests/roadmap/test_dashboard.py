@@ -16,6 +16,9 @@ pytestmark = pytest.mark.django_db
 
 URL = reverse("roadmap:dashboard")
 DASHBOARD_QUERIES = 9  # the 8 of the page before evidence, plus the items FinHub checks
+# The roadmap page adds the phases' exit gates: their deliverables and the metrics they own
+# (the phases and the scorecard rows are the dashboard's own).
+DASHBOARD_WITH_GATES_QUERIES = DASHBOARD_QUERIES + 2
 
 
 def set_status(key, status):
@@ -99,7 +102,9 @@ def test_figures_match_the_database(client, programme, finance_viewer):
     assert metrics["financial_query_response_time"].state == "not_met"
     assert metrics["revenue_attribution_accuracy"].state == "not_measured"
     assert metrics["api_reliability"].state == "met"
-    assert d.metric_counts == {"met": 2, "not_met": 1, "not_measured": 12}
+    # The response time (hourly) was last measured a day ago: stale; the daily ones are not.
+    assert d.metric_counts == {"met": 2, "not_met": 1, "not_measured": 12, "stale": 1}
+    assert [m.key for m in d.metrics if m.stale] == ["financial_query_response_time"]
     trend = metrics["api_reliability"].trend
     assert len(trend) == TREND_POINTS
     assert [p["value"] for p in trend] == [Decimal(90 + i) for i in range(3, TREND_POINTS + 3)]
@@ -132,6 +137,8 @@ def test_ticking_changes_the_rendered_progress(client, programme, finance_viewer
 def test_dashboard_queries_are_bounded(programme, django_assert_num_queries):
     with django_assert_num_queries(DASHBOARD_QUERIES):
         governance_dashboard()
+    with django_assert_num_queries(DASHBOARD_WITH_GATES_QUERIES):
+        governance_dashboard(with_gates=True)
     # Ten times the data: the same number of queries.
     for i in range(20):
         RiskFactory(programme=programme, key=f"more-{i}", likelihood=1 + i % 5, impact=2)
@@ -142,6 +149,9 @@ def test_dashboard_queries_are_bounded(programme, django_assert_num_queries):
         item.save()
     with django_assert_num_queries(DASHBOARD_QUERIES):
         dashboard = governance_dashboard()
+    with django_assert_num_queries(DASHBOARD_WITH_GATES_QUERIES):
+        with_gates = governance_dashboard(with_gates=True)
+    assert all(p.gate is not None for p in with_gates.phases)
     assert len(dashboard.risks) == 26
     assert Measurement.objects.count() == 15 * 15
 
@@ -158,7 +168,7 @@ def test_page_query_count_does_not_grow_with_data(client, programme, finance_vie
     with CaptureQueriesContext(connection) as large:
         client.get(URL)
     assert len(large) == len(small)
-    assert len(small) <= DASHBOARD_QUERIES + 6  # session, user, permissions
+    assert len(small) <= DASHBOARD_WITH_GATES_QUERIES + 6  # session, user, permissions
 
 
 def test_empty_database_renders_a_hint(client, finance_viewer):

@@ -79,6 +79,12 @@ class Command(BaseCommand):
             source = None
         return source if source is not None else generate()
 
+    @staticmethod
+    def p50_p95(timings: list[float]) -> tuple[float, float]:
+        """Median and 95th percentile (nearest rank) of the timings."""
+        ordered = sorted(timings)
+        return ordered[len(ordered) // 2], ordered[max(0, round(len(ordered) * 0.95) - 1)]
+
     def pages_resolved(self, pages: list[tuple[str, str, dict]]) -> list[tuple[str, str, dict]]:
         """(label, URL name, query) → (label, path, query without None values); a page this
         checkout does not have is skipped and said."""
@@ -193,9 +199,7 @@ class Command(BaseCommand):
                     timings.append((time.perf_counter() - started) * 1000)
                     if response.status_code != 200:
                         raise RuntimeError(f"{label}: HTTP {response.status_code}")
-                timings.sort()
-                p50 = timings[len(timings) // 2]
-                p95 = timings[max(0, round(len(timings) * 0.95) - 1)]
+                p50, p95 = self.p50_p95(timings)
                 rows.append((label, p50, p95, queries, first_ms))
         finally:
             user.delete()

@@ -6,21 +6,29 @@
    attribution reads into the configured database under a new connector
    ``bench-metrics-<run>`` — COPY on PostgreSQL, ``bulk_create`` elsewhere
    (``records.ingestion.bulk``). Generation is not timed.
-2. For every model: reads the inputs from the database, builds the journeys, attributes by
-   channel and stores the snapshot (``metrics.snapshots``), and prints the seconds.
+2. Over the whole generated history (its first to last day, whatever today is: the figures
+   do not move with the calendar), times a raw ``COPY … TO STDOUT`` of the touchpoints and won
+   deals attribution reads, then the read, the journeys and all seven models at both levels
+   (what the recompute does), and prints the ratio of the two, measured in the same run
+   (target: at most 3; ``--rounds`` pairs, the median ratio counts). Then, for every model:
+   reads the inputs, builds the journeys, attributes by channel and stores the snapshot
+   (``metrics.snapshots``), and prints the seconds.
 3. Compares the Markov result with the ``channelattribution`` package's ``markov_model`` on
    the same paths when it can be imported, or installed at run time into a scratch directory
    (``--install-channelattribution``; it is never a project dependency).
 4. Deletes the generated rows unless ``--keep``.
 
-The bench reads every touchpoint of the connector's period, so run it on a database without
-other touchpoints in 2025 (e.g. a dedicated ``finhub_bench`` database) for clean numbers.
+The bench reads every touchpoint of the generated period (2024-2025, the generator's 24
+months ending December 2025), so run it on a database without other touchpoints then (e.g. a
+dedicated ``finhub_bench`` database) for clean numbers. ``--keep`` then ``--reuse`` skips
+the generation on the next run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +43,7 @@ from django.utils import timezone
 
 from connectors.models import Connector
 from connectors.sandbox.company import generate
+from metrics import selectors
 from metrics.computations.attribution import (
     DEFAULT_LOOKBACK,
     GROUP_BYS,
@@ -51,11 +60,22 @@ from metrics.snapshots import Kind, snapshot_compute
 from records import models as m
 from records.ingestion.bulk import records_bulk_load
 
-START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
+# The generated company's whole history: 24 months ending with END_MONTH (fixed, so the
+# figures do not move with the calendar); the window is pinned to its first..last day.
+END_MONTH = dt.date(2025, 12, 1)
+START, END = dt.date(2024, 1, 1), dt.date(2025, 12, 31)
+RATIO_TARGET = 3
 # connectors/sandbox/company.py at this scale has ~1M touchpoints, ~200k contacts.
 COMPANY_SCALE = 50
 ATTRIBUTION_ENTITIES = ("fx_rates", "channels", "campaigns", "contacts", "touchpoints", "deals")
 SCRATCH = str(Path(tempfile.gettempdir()) / "finhub-channelattribution")
+
+
+class _Sink:
+    """A file that discards what is written (the COPY baseline measures the read alone)."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
 
 
 class Command(BaseCommand):
@@ -65,6 +85,12 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=float, default=1.0, help="1 = 1M touchpoints.")
         parser.add_argument("--seed", type=int, default=6)
         parser.add_argument("--keep", action="store_true", help="Keep the generated rows.")
+        parser.add_argument(
+            "--reuse", action="store_true", help="Reuse the rows an earlier --keep run left."
+        )
+        parser.add_argument(
+            "--rounds", type=int, default=3, help="COPY / attribution timing pairs (median)."
+        )
         parser.add_argument(
             "--install-channelattribution",
             action="store_true",
@@ -78,10 +104,16 @@ class Command(BaseCommand):
             f"database: {connection.vendor}; generating the company at scale "
             f"{COMPANY_SCALE * scale:g} (seed {opts['seed']})"
         )
-        self._delete_leftovers()
-        started = time.perf_counter()
-        source = self._generate(run, scale, opts["seed"])
-        self.stdout.write(f"generated in {time.perf_counter() - started:.1f} s (not timed below)")
+        source = Connector.objects.filter(name__startswith="bench-metrics-").first()
+        if opts["reuse"] and source is not None:
+            self.stdout.write(f"reusing the rows of {source.name}")
+        else:
+            self._delete_leftovers()
+            started = time.perf_counter()
+            source = self._generate(run, scale, opts["seed"])
+            self.stdout.write(
+                f"generated in {time.perf_counter() - started:.1f} s (not timed below)"
+            )
         try:
             self._bench(opts)
         finally:
@@ -93,30 +125,87 @@ class Command(BaseCommand):
         source = Connector.objects.create(name=f"bench-metrics-{run}", kind=Connector.Kind.CRM)
         # The one company generator (connectors/sandbox/company.py); its scale 50 is ~1M
         # touchpoints. Only what attribution reads is loaded; other references stay pending.
-        company = generate(seed=seed, scale=COMPANY_SCALE * scale, end_month=END.replace(day=1))
+        company = generate(seed=seed, scale=COMPANY_SCALE * scale, end_month=END_MONTH)
+        if (company.start_month, company.period_end) != (START, END):
+            raise RuntimeError(
+                f"the generator now covers {company.start_month}..{company.period_end}, not "
+                f"{START}..{END}: update the bench's window"
+            )
         counts = records_bulk_load(company.entities, source=source, entities=ATTRIBUTION_ENTITIES)
         self.stdout.write("loaded " + ", ".join(f"{n:,} {entity}" for entity, n in counts.items()))
         return source
 
+    def _copy_seconds(self) -> float | None:
+        """Seconds of a raw text ``COPY (…) TO STDOUT`` of the rows attribution reads (the same
+        touchpoints and won deals, the same columns) into a sink that discards them; None
+        off PostgreSQL."""
+        if connection.vendor != "postgresql":
+            return None
+        low, high = selectors.period_bounds(START, END)
+        touchpoints = selectors.attribution_touchpoint_rows(low=low - DEFAULT_LOOKBACK, high=high)
+        deals = selectors.won_deal_rows(start=START, end=END)
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for rows in (touchpoints, deals):
+                sql, params = rows.query.sql_with_params()
+                cursor.copy_expert(
+                    f"COPY ({cursor.mogrify(sql, params).decode()}) TO STDOUT", _Sink()
+                )
+        return time.perf_counter() - started
+
+    def _attribution_seconds(self) -> tuple[float, float, AttributionContext]:
+        """Read + journeys, then all seven models at both levels (what the recompute does)."""
+        started = time.perf_counter()
+        context = AttributionContext.read(start=START, end=END, lookback_days=DEFAULT_LOOKBACK.days)
+        read = time.perf_counter() - started
+        for group_by in GROUP_BYS:
+            attribute_all(context.journeys, group_by=group_by)
+        return read, time.perf_counter() - started - read, context
+
+    def _ratio(self, rounds: int) -> AttributionContext:
+        """COPY and attribution alternately, ``rounds`` times; prints each pair and the
+        median ratio against the target."""
+        ratios = []
+        context = None
+        for round_ in range(1, max(1, rounds) + 1):
+            copy = self._copy_seconds()
+            context = None  # free the previous round's journeys first
+            read, models, context = self._attribution_seconds()
+            total = read + models
+            line = (
+                f"round {round_}: attribution {len(MODELS)} models x {len(GROUP_BYS)} levels: "
+                f"{total:.2f} s ({read:.2f} s read + journeys, {models:.2f} s models)"
+            )
+            if copy is not None:
+                ratios.append(total / copy)
+                line += f"; COPY: {copy:.2f} s; ratio {total / copy:.2f}"
+            self.stdout.write(line)
+        assert context is not None
+        if ratios:
+            ratio = statistics.median(ratios)
+            verdict = "met" if ratio <= RATIO_TARGET else "NOT met"
+            self.stdout.write(
+                f"attribution / COPY ratio (median of {len(ratios)}): {ratio:.2f} "
+                f"(target <= {RATIO_TARGET}: {verdict})"
+            )
+        else:
+            self.stdout.write("COPY ratio: PostgreSQL only (skipped)")
+        return context
+
     def _bench(self, opts) -> None:
         params = {"start": START, "end": END}
-        started = time.perf_counter()
-        context = AttributionContext.read(**params, lookback_days=DEFAULT_LOOKBACK.days)
-        load = time.perf_counter() - started
+        won = len(selectors.won_deal_rows(start=START, end=END))
+        self.stdout.write(
+            f"window: {START}..{END} (the generated history): "
+            f"{m.Touchpoint.objects.count():,} touchpoints, {m.Deal.objects.count():,} deals "
+            f"({won:,} won in the window)"
+        )
+        context = self._ratio(opts["rounds"])
         journeys = context.journeys
         self.stdout.write(
-            f"read + journeys once: {load:.2f} s ({len(context.inputs.touchpoints):,} touchpoints, "
+            f"read: {len(context.inputs.touchpoints):,} touchpoints, "
             f"{len(journeys.attributed):,} attributed, {len(journeys.unattributed):,} unattributed "
-            f"conversions)"
-        )
-        # What compute_metrics does: read once, then every model at both levels.
-        started = time.perf_counter()
-        for group_by in GROUP_BYS:
-            attribute_all(journeys, group_by=group_by)
-        models_time = time.perf_counter() - started
-        self.stdout.write(
-            f"all {len(MODELS)} models x {len(GROUP_BYS)} levels on one read: "
-            f"{load + models_time:.2f} s ({load:.2f} s read + journeys, {models_time:.2f} s models)"
+            f"conversions"
         )
         started = time.perf_counter()
         attribute(journeys, model="markov")

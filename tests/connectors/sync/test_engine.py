@@ -55,7 +55,7 @@ def test_first_sync_loads_everything_and_reconciles_100_percent(sandbox, scoreca
     accuracy = Measurement.objects.get(metric__key="data_sync_accuracy")
     assert accuracy.value == 100 and accuracy.source == "auto:data_sync_accuracy"
     reliability = Measurement.objects.get(metric__key="api_reliability")
-    assert reliability.value == 100 and reliability.source == "auto:api_reliability"
+    assert reliability.value == 100 and reliability.source == "auto:connectors.api_reliability"
     batches = IngestBatch.objects.filter(source=connector, via="sync")
     assert set(batches.values_list("request_id", flat=True)) == {f"sync-run-{run.pk}"}
 

@@ -57,6 +57,7 @@ def test_task_is_thin_and_scheduled_nightly(dataset, monkeypatch):
     assert tasks.compute_metrics.run(connector_id=dataset.pk) == {
         "snapshots": "3",
         "dashboard_snapshots": "5",
+        "changed_snapshots": "0",  # nothing written since: no other snapshot to redo
     }
     assert calls == [1, 2]
     assert tasks.compute_metrics.acks_late is True
@@ -74,4 +75,7 @@ def test_bench_metrics_runs_small_and_cleans_up(db, monkeypatch):
     for model in ("first_touch", "markov", "shapley"):
         assert f"  {model}" in text
     assert "comparison skipped" in text
+    # Pinned to the generated history, and the COPY ratio printed (PostgreSQL) or skipped.
+    assert "window: 2024-01-01..2025-12-31 (the generated history)" in text
+    assert "attribution / COPY ratio" in text or "COPY ratio: PostgreSQL only" in text
     assert not Touchpoint.objects.exists()

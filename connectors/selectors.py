@@ -321,21 +321,6 @@ def api_reliability_overall(
     )
 
 
-def connector_reliability_annotations(
-    *, days: int = RELIABILITY_DAYS, now: datetime | None = None
-) -> dict:
-    """Annotations giving each connector its calls and succeeded calls over the last ``days``
-    days (``api_calls``, ``api_succeeded``; None without calls), as correlated subqueries:
-    a connector list shows its reliability without a query per row."""
-    first = reliability_first_day(days=days, now=now)
-    days_of = SourceCallDay.objects.filter(connector=OuterRef("pk"), day__gte=first).order_by()
-
-    def total(name: str) -> Subquery:
-        return Subquery(days_of.values("connector").annotate(total=Sum(name)).values("total"))
-
-    return {"api_calls": total("calls"), "api_succeeded": total("succeeded")}
-
-
 @dataclass(frozen=True)
 class ConnectorHealth:
     connector: Connector

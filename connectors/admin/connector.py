@@ -63,7 +63,6 @@ class ConnectorAdmin(OperationsMixin, ModelAdmin):
         "health_status",
         "last_good_sync",
         "consecutive_failures",
-        "api_reliability",
         "schedule",
         "enabled",
         "webhook_configured",
@@ -148,20 +147,6 @@ class ConnectorAdmin(OperationsMixin, ModelAdmin):
             return None
         freshness = selectors.connector_freshness(obj, now=timezone.now())
         return freshness.status, freshness.status_label
-
-    def get_queryset(self, request):
-        return (
-            super().get_queryset(request).annotate(**selectors.connector_reliability_annotations())
-        )
-
-    @display(description=f"API reliability {selectors.RELIABILITY_DAYS} d")
-    def api_reliability(self, obj) -> str:
-        """Succeeded / all calls to the source (docs/connectors.md, "API reliability")."""
-        calls = getattr(obj, "api_calls", None)
-        if not calls:
-            return "—"
-        percent = selectors.percent_half_up(obj.api_succeeded or 0, calls)
-        return f"{percent}% of {calls} calls"
 
     @display(description="Last good sync", ordering="last_success_at")
     def last_good_sync(self, obj) -> str:

@@ -228,6 +228,12 @@ class Journeys:
         return weights
 
     @cached_property
+    def unattributed_cents(self) -> int:
+        """Σ of the unattributed amounts in cents (each rounded first), shared by all 14
+        reports of a run."""
+        return sum(to_cents(c.amount) for c in self.unattributed)
+
+    @cached_property
     def non_converting(self) -> list[tuple[Touchpoint, ...]]:
         with paused_gc():
             if self.null_columns is not None:
@@ -473,6 +479,26 @@ def _present(codes: np.ndarray, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for name, count in zip(names, used.tolist(), strict=True) if count)
 
 
+def contact_time_order(contacts: np.ndarray, times: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The permutation ordering rows by (contact, time, id): ``np.lexsort((ids, times,
+    contacts))``, in about half its time for a million rows.
+
+    (time, id) is ranked once (a two-key lexsort), then one stable argsort of ``contact *
+    n + rank`` replaces the third key's pass; the rank is < n, so the composite compares
+    exactly like the pair. Falls back to the plain lexsort when the composite could
+    overflow int64 (negative or huge contact ids)."""
+    n = len(contacts)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp)
+    lowest, highest = int(contacts.min()), int(contacts.max())
+    if lowest < 0 or (highest + 1) * n >= 2**63:
+        return np.lexsort((ids, times, contacts))
+    by_time = np.lexsort((ids, times))
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_time] = np.arange(n, dtype=np.int64)
+    return np.argsort(contacts.astype(np.int64) * n + rank, kind="stable")
+
+
 def build_journeys_from_columns(
     touchpoints: TouchpointColumns,
     conversions: Iterable[Conversion],
@@ -497,7 +523,7 @@ def _build_journeys_from_columns(
     window: tuple[datetime, datetime] | None,
 ) -> Journeys:
     # (contact, occurred_at, id): each contact's touchpoints in the docs' eligible order.
-    ordered = columns.taken(np.lexsort((columns.ids, columns.times, columns.contacts)))
+    ordered = columns.taken(contact_time_order(columns.contacts, columns.times, columns.ids))
     group_keys = {
         GROUP_BY_CHANNEL: _present(columns.channels, columns.channel_names),
         GROUP_BY_CAMPAIGN: _present(columns.campaigns, columns.campaign_names),
@@ -837,13 +863,16 @@ def _exact_vectorised(
     np.add.at(totals, codes, parts)
     allocated = {flat.names[c]: total for c, total in enumerate(totals.tolist()) if total}
     # Attributed conversions: Σ numerator per (group, denominator), exact fractions.
-    exact: dict[tuple[int, int], int] = defaultdict(int)
-    for code, denominator, numerator in zip(
-        codes.tolist(), denominators[rows].tolist(), sums.tolist(), strict=True
-    ):
-        exact[code, denominator] += numerator
+    # (group, denominator) as one int64 key (both small): one np.unique instead of a Python
+    # loop over every (conversion, group) pair.
+    row_denominators = denominators[rows]
+    span = int(row_denominators.max()) + 1 if len(rows) else 1
+    keys, inverse = np.unique(codes * span + row_denominators, return_inverse=True)
+    numerator_sums = np.zeros(len(keys), dtype=np.int64)
+    np.add.at(numerator_sums, inverse.reshape(-1), sums)
     conversions: dict[str, Fraction] = defaultdict(Fraction)
-    for (code, denominator), numerator in exact.items():
+    for key, numerator in zip(keys.tolist(), numerator_sums.tolist(), strict=True):
+        code, denominator = divmod(key, span)
         conversions[flat.names[code]] += Fraction(numerator, denominator)
     return conversions, allocated, int(signed.sum())
 
@@ -872,7 +901,7 @@ def _result(
         attributed_count=len(journeys.attributed),
         attributed_revenue=from_cents(total_cents),
         unattributed_count=len(journeys.unattributed),
-        unattributed_revenue=from_cents(sum(to_cents(c.amount) for c in journeys.unattributed)),
+        unattributed_revenue=from_cents(journeys.unattributed_cents),
     )
 
 

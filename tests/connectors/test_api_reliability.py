@@ -303,18 +303,6 @@ def test_a_real_sync_counts_its_calls_and_updates_the_scorecard(sandbox):
 
 
 @pytest.mark.django_db
-def test_the_connector_admin_list_shows_reliability(admin_client):
-    erp = make_connector("ERP")
-    make_connector("CRM")
-    SourceCallDay.objects.create(
-        connector=erp, day=timezone.localdate(), calls=200, succeeded=199, failed_source=1
-    )
-    response = admin_client.get("/admin/connectors/connector/")
-    body = response.content.decode()
-    assert "99.50% of 200 calls" in body  # ERP; CRM made no call and shows a dash
-
-
-@pytest.mark.django_db
 def test_the_health_page_shows_reliability_with_finhub_failures_apart(client, integration_admin):
     connector = Connector.objects.create(
         name="ERP", kind="erp", transport="rest_pull", base_url=BASE, auth_type="none"

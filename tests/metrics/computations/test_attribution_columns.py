@@ -4,6 +4,7 @@ journeys built from Touchpoint objects, for every model at both groupings."""
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,3 +119,22 @@ def test_vectorised_allocation_equals_the_allocation_per_conversion(tp_rows, con
     finally:
         attribution._VECTORISE = True
     assert vectorised == scalar
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(-5, 50)),
+        max_size=40,
+        unique_by=lambda row: row[2],
+    ),
+    st.sampled_from([0, 2**62]),
+)
+def test_contact_time_order_equals_the_three_key_lexsort(rows, contact_offset):
+    # Few distinct contacts and times, ids in any order: ties on (contact, time) are common,
+    # so the id tiebreak is exercised; the offset forces the lexsort fallback (overflow).
+    contacts = np.array([c + contact_offset for c, _t, _i in rows], dtype=np.int64)
+    times = np.array([t for _c, t, _i in rows], dtype=np.int64)
+    ids = np.array([i for _c, _t, i in rows], dtype=np.int64)
+    expected = np.lexsort((ids, times, contacts))
+    assert np.array_equal(attribution.contact_time_order(contacts, times, ids), expected)

@@ -210,14 +210,19 @@ class SourceClient:
 
     def _calls_flush(self) -> None:
         """Add the buffered call counts to the connector's days; a failure to write them is
-        logged, never raised (counting must not fail a sync nor hide its error)."""
+        logged with how many calls go uncounted, never raised: close() runs while a sync's
+        own error propagates (often the same database outage), which it must not replace."""
         days = self.calls.take()
         if not days or self.connector.pk is None:
             return
         try:
             source_calls_record(connector_id=self.connector.pk, days=days)
         except Exception:
-            logger.exception("sync %s: API call counts not recorded", self.connector.slug)
+            logger.exception(
+                "sync %s: %d API calls not counted in API reliability",
+                self.connector.slug,
+                sum(counts.calls for counts in days.values()),
+            )
 
     # --- one attempt ---------------------------------------------------------------------
 

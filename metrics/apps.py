@@ -21,5 +21,7 @@ def _recompute_after_sync(sender: object, *, connector_id: int, **kwargs: object
 
 def _changes_record(sender: type, *, months: object, **kwargs: object) -> None:
     from metrics.incremental import changes_record
+    from metrics.ledger_aggregates import dirty_record
 
     changes_record(model=sender, months=months)  # type: ignore[arg-type]
+    dirty_record(model=sender, months=months)  # type: ignore[arg-type]

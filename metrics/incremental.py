@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from finhub.core.calendar import month_of, twelve_months_to_date
+from metrics.ledger_aggregates import ledger_aggregates_refresh
 from metrics.models import ChangedMonth, MetricSnapshot
 from metrics.params import DEFAULT_LOOKBACK, params_dates, params_hash, period_params
 from metrics.reports.budget import ledger_shared
@@ -293,6 +294,8 @@ def metrics_recompute_changed(
     started = time.perf_counter()
     today = today or timezone.localdate()
     changes = changes_claim()
+    # The ledger pre-aggregates first: the budget reports below read them.
+    ledger_aggregates_refresh()
     skip = set(exclude)
     concerned = snapshots_concerned(changes, exclude=skip)
     skip |= {(kind, params_hash(params)) for kind, params in concerned}

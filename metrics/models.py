@@ -113,6 +113,72 @@ class ChangedMonth(models.Model):
         return f"{self.table} {self.month or 'every month'}"
 
 
+class LedgerMonthBuild(models.Model):
+    """A month whose ledger pre-aggregates (:class:`LedgerMonthTotal`, :class:`LedgerDayTotal`)
+    were built from its GL lines and FX rates (metrics/ledger_aggregates.py). They are used
+    while no :class:`LedgerDirtyMonth` row names the month (or every month) and the reporting
+    currency is the one they were built in."""
+
+    month = models.DateField(unique=True)
+    reporting_currency = models.CharField(max_length=3)
+    built_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"ledger aggregates {self.month:%Y-%m}"
+
+
+class LedgerDirtyMonth(models.Model):
+    """A month whose GL lines or FX rates a write changed since its pre-aggregates were built
+    (None: every month). Insert-only like :class:`ChangedMonth`, and kept apart from it: the
+    rebuild claims and deletes its own marks, the snapshot recompute its own."""
+
+    month = models.DateField(null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"ledger dirty {self.month or 'every month'}"
+
+
+class LedgerMonthTotal(models.Model):
+    """Σ GL amount of a month per department and account id in the reporting currency
+    (``day`` None), converted line by line at each day's rate; an amount with no rate on its
+    day stays in its own currency on a row of its own with that ``day``.
+
+    ``total`` is the exact decimal as text: converted sums carry up to 12 decimals, which
+    SQLite's numeric affinity would round through a float."""
+
+    month = models.DateField()
+    day = models.DateField(null=True, blank=True)
+    department_id = models.IntegerField(null=True, blank=True)
+    account_id = models.IntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    total = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["month"], name="m_ledger_month")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.department_id}/{self.account_id} {self.total}"
+
+
+class LedgerDayTotal(models.Model):
+    """Σ GL amount of a day per department and account id, as :class:`LedgerMonthTotal` (the
+    reporting currency, or the line currency where the day has no rate): the days of the
+    months a period covers in part."""
+
+    day = models.DateField()
+    department_id = models.IntegerField(null=True, blank=True)
+    account_id = models.IntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    total = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="m_ledger_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.department_id}/{self.account_id} {self.total}"
+
+
 class SpendAnomaly(models.Model):
     """A day of campaign spend or a week of GL expense outside its expected band
     (metrics/anomalies.py detects them; docs/metrics.md, "Spend anomalies").

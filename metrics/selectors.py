@@ -42,7 +42,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from finhub.core.money import Converter, FxRates, MissingRate
@@ -121,6 +121,9 @@ class AttributionInputs:
     missing_fx: list[MissingRate]
     #: deal id -> (external id, amount in the reporting currency)
     deals: dict[int, tuple[str, Decimal]]
+    #: Read for the converting contacts only: the group keys of every linked touchpoint of
+    #: the range (what the reports list), which ``touchpoints`` alone may lack.
+    group_keys: dict[str, tuple[str, ...]] | None = None
 
 
 def won_deals(*, start: dt.date, end: dt.date) -> list[tuple]:
@@ -140,15 +143,20 @@ def won_deal_rows(*, start: dt.date, end: dt.date) -> QuerySet:
 
 
 def attribution_inputs(
-    *, start: dt.date, end: dt.date, lookback: dt.timedelta
+    *, start: dt.date, end: dt.date, lookback: dt.timedelta, converting_only: bool = False
 ) -> AttributionInputs:
     """Conversions = won deals closed in ``[start, end]`` (value = amount converted at the
     close date, time = close timestamp); touchpoints = linked contacts' touchpoints from
     ``start - lookback`` to the end of the period (a conversion looks back ``lookback``; the
     non-converting journeys are cut to the period by ``build_journeys(window=…)``).
 
+    ``converting_only``: only the touchpoints of the conversions' contacts (in the same
+    range), and ``group_keys`` = the keys every linked touchpoint of the range has
+    (:func:`attribution_group_keys`) — all a model but markov needs, a fraction of the rows.
+
     A won deal without a linked contact is a conversion no touchpoint can reach, so it is
-    reported as unattributed, never dropped. Five queries.
+    reported as unattributed, never dropped. Five queries (converting only: at most seven
+    more, for group keys its touchpoints lack).
     """
     low, high = period_bounds(start, end)
     convert = converter(start=start, end=end)
@@ -163,8 +171,13 @@ def attribution_inputs(
         contact = contact_id if contact_id is not None else ("unlinked-deal", pk)
         conversions.append(Conversion(pk, contact, closed_at, value))
 
-    touchpoints = attribution_touchpoints(low=low - lookback, high=high)
-    return AttributionInputs(touchpoints, conversions, convert.missing, deals)
+    if not converting_only:
+        touchpoints = attribution_touchpoints(low=low - lookback, high=high)
+        return AttributionInputs(touchpoints, conversions, convert.missing, deals)
+    contacts = sorted({c.contact_id for c in conversions if type(c.contact_id) is int})
+    touchpoints = attribution_touchpoints(low=low - lookback, high=high, contacts=contacts)
+    keys = attribution_group_keys(touchpoints, low=low - lookback, high=high)
+    return AttributionInputs(touchpoints, conversions, convert.missing, deals, keys)
 
 
 #: The columns the attribution read takes of each touchpoint, all 8 bytes and never NULL (so
@@ -183,16 +196,28 @@ _COPY_ROW = np.dtype(
 )  # fmt: skip
 
 
-def attribution_touchpoint_rows(*, low: dt.datetime, high: dt.datetime) -> QuerySet:
-    """The touchpoints attribution reads: linked to a contact, ``low <= occurred_at <
-    high`` (served by the ``occurred_at`` index), as ``(id, contact, occurred_at, channel,
-    campaign)`` tuples."""
-    return (
-        m.Touchpoint.objects.filter(
-            contact__isnull=False, occurred_at__gte=low, occurred_at__lt=high
-        )
-        .order_by()
-        .values_list("id", "contact_id", "occurred_at", "channel_id", "campaign_id")
+def attribution_touchpoint_rows(
+    *, low: dt.datetime, high: dt.datetime, contacts: list[int] | None = None
+) -> QuerySet:
+    """The touchpoints attribution reads: linked to a contact (one of ``contacts`` when
+    given), ``low <= occurred_at < high``, as ``(id, contact, occurred_at, channel,
+    campaign)`` tuples. All contacts: served by the ``occurred_at`` index (or a scan);
+    ``contacts``: by the ``contact, occurred_at`` index, one range per contact (on
+    PostgreSQL ``= ANY(array)``, one parameter however many contacts)."""
+    rows = _linked_touchpoints(low=low, high=high)
+    if contacts is not None:
+        if connection.vendor == "postgresql":
+            rows = rows.extra(where=["contact_id = ANY(%s::bigint[])"], params=[contacts])
+        else:
+            rows = rows.filter(contact_id__in=contacts)
+    return rows.order_by().values_list(
+        "id", "contact_id", "occurred_at", "channel_id", "campaign_id"
+    )
+
+
+def _linked_touchpoints(*, low: dt.datetime, high: dt.datetime) -> QuerySet:
+    return m.Touchpoint.objects.filter(
+        contact__isnull=False, occurred_at__gte=low, occurred_at__lt=high
     )
 
 
@@ -249,11 +274,13 @@ def _mapped(ids: np.ndarray, mapping: dict[int, int], default: int) -> np.ndarra
     return table[index]
 
 
-def attribution_touchpoints(*, low: dt.datetime, high: dt.datetime) -> TouchpointColumns:
+def attribution_touchpoints(
+    *, low: dt.datetime, high: dt.datetime, contacts: list[int] | None = None
+) -> TouchpointColumns:
     """The touchpoints of :func:`attribution_touchpoint_rows` as columns, each grouped by
     channel and campaign name (docs/metrics.md, "Channels and campaigns"): its own channel,
     else its campaign's; ``NO_CHANNEL`` / ``NO_CAMPAIGN`` without. Three queries."""
-    rows = attribution_touchpoint_rows(low=low, high=high)
+    rows = attribution_touchpoint_rows(low=low, high=high, contacts=contacts)
     if connection.vendor == "postgresql":
         ids, contacts, times, channel_ids, campaign_ids = _touchpoint_arrays_copied(rows)
     else:
@@ -286,6 +313,76 @@ def attribution_touchpoints(*, low: dt.datetime, high: dt.datetime) -> Touchpoin
     )
 
 
+def attribution_group_keys(
+    columns: TouchpointColumns, *, low: dt.datetime, high: dt.datetime
+) -> dict[str, tuple[str, ...]]:
+    """Per grouping, the sorted keys of every linked touchpoint with ``low <= occurred_at <
+    high`` — the keys :func:`attribution_touchpoints` over all of them presents, so the
+    reports list the same (zero) rows — given ``columns``, some of those touchpoints (the
+    converting contacts').
+
+    The keys ``columns`` has are present. For a key it lacks, the ids that map to it by the
+    rules of :func:`attribution_touchpoints` (own channel, else the campaign's; an id of a
+    soft-deleted channel or campaign maps to ``NO_CHANNEL`` / ``NO_CAMPAIGN``) are probed for
+    a touchpoint of the range: ``EXISTS`` served by the ``channel, occurred_at`` and
+    ``campaign, occurred_at`` indexes. No query when ``columns`` has every key; at most seven.
+    """
+    found = {
+        GROUP_BY_CHANNEL: {columns.channel_names[c] for c in np.unique(columns.channels).tolist()},
+        GROUP_BY_CAMPAIGN: {
+            columns.campaign_names[c] for c in np.unique(columns.campaigns).tolist()
+        },
+    }
+    names = {GROUP_BY_CHANNEL: columns.channel_names, GROUP_BY_CAMPAIGN: columns.campaign_names}
+
+    def lacking(grouping: str) -> set[str]:
+        return set(names[grouping]) - found[grouping]
+
+    if not lacking(GROUP_BY_CHANNEL) and not lacking(GROUP_BY_CAMPAIGN):
+        return {grouping: tuple(sorted(keys)) for grouping, keys in found.items()}
+    channels = channel_names()
+    campaigns, campaign_channel = campaign_names_and_channels()
+    linked = _linked_touchpoints(low=low, high=high)
+
+    def channel_key(pk: int | None) -> str:
+        return NO_CHANNEL if pk is None else channels.get(pk, NO_CHANNEL)
+
+    def inherited_key(pk: int) -> str:  # of a touchpoint without a channel of its own
+        return channel_key(campaign_channel.get(pk))
+
+    def campaign_key(pk: int) -> str:
+        return campaigns.get(pk, NO_CAMPAIGN)
+
+    def probe(model: type, live: Iterable[int], key, grouping: str, default: str, **q) -> None:
+        """Adds the keys of the ids of ``model`` some linked touchpoint of the range refers
+        to (``q``, with ``OuterRef("pk")``): the live ids whose key is lacking, and the
+        soft-deleted ones when ``default`` (their key) is."""
+        missing = lacking(grouping)
+        wanted = Q(pk__in=[pk for pk in live if key(pk) in missing])
+        if default in missing:
+            wanted |= Q(deleted_at__isnull=False)
+        hits = model.all_objects.filter(wanted).filter(Exists(linked.filter(**q)))
+        found[grouping].update(key(pk) for pk in hits.values_list("pk", flat=True))
+
+    if lacking(GROUP_BY_CHANNEL):
+        probe(m.Channel, channels, channel_key, GROUP_BY_CHANNEL, NO_CHANNEL,
+              channel=OuterRef("pk"))  # fmt: skip
+    if lacking(GROUP_BY_CHANNEL):
+        probe(m.Campaign, campaigns, inherited_key, GROUP_BY_CHANNEL, NO_CHANNEL,
+              channel__isnull=True, campaign=OuterRef("pk"))  # fmt: skip
+    if (
+        NO_CHANNEL in lacking(GROUP_BY_CHANNEL)
+        and linked.filter(channel__isnull=True, campaign__isnull=True).exists()
+    ):
+        found[GROUP_BY_CHANNEL].add(NO_CHANNEL)
+    if lacking(GROUP_BY_CAMPAIGN):
+        probe(m.Campaign, campaigns, campaign_key, GROUP_BY_CAMPAIGN, NO_CAMPAIGN,
+              campaign=OuterRef("pk"))  # fmt: skip
+    if NO_CAMPAIGN in lacking(GROUP_BY_CAMPAIGN) and linked.filter(campaign__isnull=True).exists():
+        found[GROUP_BY_CAMPAIGN].add(NO_CAMPAIGN)
+    return {grouping: tuple(sorted(keys)) for grouping, keys in found.items()}
+
+
 def erp_revenue_by_deal(*, start: dt.date, end: dt.date, deal_currency: dict[int, str]) -> dict:
     """ERP revenue recorded per deal: Σ of its linked invoices that are not draft or void.
 
@@ -306,13 +403,20 @@ def erp_revenue_by_deal(*, start: dt.date, end: dt.date, deal_currency: dict[int
         .order_by()
         .values_list("deal_id", "currency_id", "issue_date", "total")
     )
-    by_deal: dict[int, list[tuple[str, dt.date, Decimal]]] = defaultdict(list)
+    by_deal: dict[int, list[tuple[str, dt.date, Decimal]]] = {}
     for deal_id, currency, day, total in totals:
-        by_deal[deal_id].append((currency, day, total))
+        group = by_deal.get(deal_id)
+        if group is None:
+            by_deal[deal_id] = [(currency, day, total)]
+        else:
+            group.append((currency, day, total))
     result: dict[int, tuple[str, Decimal | None]] = {}
     convert: Converter | None = None
     for deal_id, rows in by_deal.items():
         own = deal_currency.get(deal_id)
+        if len(rows) == 1 and rows[0][0] == own:  # the usual case, as below
+            result[deal_id] = (own, Decimal(0) + rows[0][2])
+            continue
         if all(currency == own for currency, _d, _t in rows):
             result[deal_id] = (own, sum((t for _c, _d, t in rows), Decimal(0)))
             continue
@@ -469,12 +573,14 @@ def _deals(team_id: int | None) -> QuerySet:
 def deal_outcomes(*, start: dt.date, end: dt.date, team_id: int | None = None) -> dict[str, int]:
     """Won and lost deals closed in the period (of one team), counted in SQL."""
     low, high = period_bounds(start, end)
+    # COUNT(status) = COUNT(id) (status is never NULL): it reads the index alone
+    # (m_deal_closed_live).
     counts = (
         _deals(team_id)
         .filter(closed_at__gte=low, closed_at__lt=high)
         .aggregate(
-            won=Count("id", filter=Q(status=m.Deal.Status.WON)),
-            lost=Count("id", filter=Q(status=m.Deal.Status.LOST)),
+            won=Count("status", filter=Q(status=m.Deal.Status.WON)),
+            lost=Count("status", filter=Q(status=m.Deal.Status.LOST)),
         )
     )
     return {"won": counts["won"] or 0, "lost": counts["lost"] or 0}
@@ -504,15 +610,27 @@ def won_deal_details(*, start: dt.date, end: dt.date, team_id: int | None = None
 
 def pipeline_totals(*, start: dt.date, end: dt.date, team_id: int | None = None) -> list[tuple]:
     """Deals opened in the period (of one team): count and Σ amount per (stage, status,
-    currency, opening day), aggregated in SQL."""
+    currency, opening day), aggregated in SQL, sorted by those four."""
     low, high = period_bounds(start, end)
-    return list(
+    # Grouped by the day first (annotations keep their order in GROUP BY; a date is a cheap
+    # sort key) and COUNT(*) (= COUNT(id)), so that PostgreSQL groups from the index alone
+    # (m_deal_opened_live); the groups are few and sorted here.
+    rows = (
         _deals(team_id)
         .filter(opened_at__gte=low, opened_at__lt=high)
-        .values("stage", "status", "currency_id", "opened_at__date")
-        .annotate(deals=Count("id"), total=Sum("amount"))
+        .values(
+            day=TruncDate("opened_at"),
+            deal_stage=F("stage"),
+            deal_status=F("status"),
+            deal_currency=F("currency_id"),
+        )
+        .annotate(deals=Count("*"), total=Sum("amount"))
         .order_by()
-        .values_list("stage", "status", "currency_id", "opened_at__date", "deals", "total")
+        .values_list("day", "deal_stage", "deal_status", "deal_currency", "deals", "total")
+    )
+    return sorted(
+        (stage, status, currency, day, deals, total)
+        for day, stage, status, currency, deals, total in rows
     )
 
 
@@ -543,10 +661,25 @@ def sales_team_name(team_id: int) -> str:
 
 def sales_cost_rows(*, start: dt.date, end: dt.date) -> list[tuple]:
     """GL lines of the sales department(s) on cost and expense accounts in the period, summed
-    per currency and day in SQL. The departments are configuration: names or codes listed in
-    ``settings.FINHUB_SALES_DEPARTMENTS`` (default ``["Sales"]``)."""
+    per currency and day (from the ledger pre-aggregates when valid: a month the period covers
+    in full as one row; the sales report sums them all). The departments are configuration:
+    names or codes listed in ``settings.FINHUB_SALES_DEPARTMENTS`` (default ``["Sales"]``)."""
+    from metrics.ledger_aggregates import cost_rows  # it reads through this module
+
     names = list(getattr(settings, "FINHUB_SALES_DEPARTMENTS", ["Sales"]))
-    return list(
+    departments = m.Department.all_objects.filter(Q(name__in=names) | Q(code__in=names))
+    accounts = m.Account.all_objects.filter(
+        type__in=[m.Account.Type.EXPENSE, m.Account.Type.COST_OF_SALES]
+    )
+    fast = cost_rows(
+        start=start,
+        end=end,
+        lines=Q(department_id__in=departments.values("id"), account_id__in=accounts.values("id")),
+    )
+    if fast is not None:
+        return fast
+    # Sorted by currency and day, as the pre-aggregates' rows.
+    return sorted(
         m.GLLine.objects.filter(
             Q(department__name__in=names) | Q(department__code__in=names),
             posting_date__gte=start,
@@ -556,7 +689,8 @@ def sales_cost_rows(*, start: dt.date, end: dt.date) -> list[tuple]:
         .values("currency_id", "posting_date")
         .annotate(total=Sum("amount"))
         .order_by()
-        .values_list("currency_id", "posting_date", "total")
+        .values_list("currency_id", "posting_date", "total"),
+        key=lambda row: row[:2],
     )
 
 
@@ -571,21 +705,31 @@ def subscription_events(*, end: dt.date) -> tuple[list[SubscriptionEvent], list[
         .order_by("occurred_on", "id")
         .values_list("customer_id", "occurred_on", "mrr_after", "currency_id")
     )
-    events = list(rows.iterator(chunk_size=10000))
-    if not events:
+    events = rows.iterator(chunk_size=10000)
+    first = next(events, None)
+    if first is None:
         return [], []
-    convert = converter(start=events[0][1], end=end)
+    convert = converter(start=first[1], end=end)
     converted: list[SubscriptionEvent] = []
-    for customer_id, day, mrr, currency in events:
-        value = convert(mrr, currency, day)
-        if value is not None:
-            converted.append(SubscriptionEvent(customer_id, day, value))
+    # Converted as they are read (the rows are not all kept), the first one first.
+    for rows_read in ((first,), events):
+        for customer_id, day, mrr, currency in rows_read:
+            value = convert(mrr, currency, day)
+            if value is not None:
+                converted.append(SubscriptionEvent(customer_id, day, value))
     return converted, convert.missing
 
 
 def sales_marketing_cost_rows(*, start: dt.date, end: dt.date) -> list[tuple]:
     """GL lines on sales & marketing accounts (``Account.is_sales_marketing``) in the period,
-    Σ per currency and day in SQL."""
+    Σ per currency and day in SQL; for whole months, from the ledger pre-aggregates (a row
+    per month in the reporting currency: every caller sums by month)."""
+    from metrics.ledger_aggregates import cost_rows  # it reads through this module
+
+    accounts = m.Account.all_objects.filter(is_sales_marketing=True).values("id")
+    fast = cost_rows(start=start, end=end, lines=Q(account_id__in=accounts))
+    if fast is not None:
+        return fast
     return list(
         m.GLLine.objects.filter(
             posting_date__gte=start, posting_date__lte=end, account__is_sales_marketing=True
@@ -611,11 +755,17 @@ def channel_spend_rows(*, start: dt.date, end: dt.date) -> list[tuple]:
 
 def acquisition_channels() -> dict[int, str]:
     """Customer id -> the name of the channel that acquired it (linked ones only)."""
-    return dict(
-        m.Customer.objects.filter(acquisition_channel__isnull=False).values_list(
-            "id", "acquisition_channel__name"
-        )
+    channels = _all_channel_names()
+    rows = (
+        m.Customer.objects.filter(acquisition_channel__isnull=False)
+        .order_by()
+        .values_list("id", "acquisition_channel_id")
     )
+    return {
+        pk: name
+        for pk, channel in rows.iterator(chunk_size=10000)
+        if (name := channels.get(channel)) is not None
+    }
 
 
 def paid_channel_names() -> list[str]:
@@ -638,14 +788,21 @@ class CustomerDetails:
 
 def customer_details() -> dict[int, CustomerDetails]:
     """Customer id -> external id, name, segment (``""`` when none given) and acquisition
-    channel name (None when not linked). One query."""
+    channel name (None when not linked). Two queries."""
     rows = m.Customer.objects.order_by().values_list(
-        "id", "external_id", "name", "segment", "acquisition_channel__name"
+        "id", "external_id", "name", "segment", "acquisition_channel_id"
     )
+    channels = _all_channel_names()
     return {
-        pk: CustomerDetails(external_id, name, segment or "", channel)
+        pk: CustomerDetails(external_id, name, segment or "", channels.get(channel))
         for pk, external_id, name, segment, channel in rows.iterator(chunk_size=10000)
     }
+
+
+def _all_channel_names() -> dict[int | None, str]:
+    """Channel id -> name, channels the source deleted included (as a join would give):
+    read once instead of joined to every customer row."""
+    return dict(m.Channel.all_objects.values_list("id", "name"))
 
 
 def _departments_q(names: Iterable[str]) -> Q:
@@ -658,16 +815,25 @@ def department_cost_by_month(
 ) -> dict[dt.date, Decimal]:
     """Σ GL lines in ``[start, end]`` on the departments named (names or codes) per month,
     in the reporting currency (summed per currency and day in SQL; a line without a rate is
-    listed in ``convert.missing``). The customer-success cost of CS ROI."""
-    rows = (
-        m.GLLine.objects.filter(
-            _departments_q(departments), posting_date__gte=start, posting_date__lte=end
-        )
-        .values("currency_id", "posting_date")
-        .annotate(total=Sum("amount"))
-        .order_by()
-        .values_list("currency_id", "posting_date", "total")
+    listed in ``convert.missing``). The customer-success cost of CS ROI. Whole months come
+    from the ledger pre-aggregates."""
+    from metrics.ledger_aggregates import cost_rows  # it reads through this module
+
+    names = list(departments)
+    chosen = m.Department.all_objects.filter(Q(name__in=names) | Q(code__in=names)).values("id")
+    rows: Iterable[tuple] | None = cost_rows(
+        start=start, end=end, lines=Q(department_id__in=chosen)
     )
+    if rows is None:
+        rows = (
+            m.GLLine.objects.filter(
+                _departments_q(names), posting_date__gte=start, posting_date__lte=end
+            )
+            .values("currency_id", "posting_date")
+            .annotate(total=Sum("amount"))
+            .order_by()
+            .values_list("currency_id", "posting_date", "total")
+        )
     totals: dict[dt.date, Decimal] = defaultdict(Decimal)
     for currency, day, total in rows:
         value = convert(total, currency, day)

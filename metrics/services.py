@@ -26,6 +26,7 @@ from finhub.core.money import CENT
 from metrics import selectors
 from metrics.computations.attribution import DEFAULT_HALF_LIFE, DEFAULT_LOOKBACK, MODELS
 from metrics.computations.coverage import improvement_pp
+from metrics.ledger_aggregates import ledger_aggregates_refresh
 from metrics.measurement_capability import campaign_roi_measurement_push
 from metrics.models import MetricSnapshot, RecomputeRequest
 from metrics.params import (
@@ -75,6 +76,9 @@ def metrics_compute_all(
     default_start, default_end = twelve_months_to_date(timezone.localdate())
     start, end = start or default_start, end or default_end
     check_period(start, end)
+    # Every month's ledger pre-aggregates rebuilt: the safety net for writes that marked
+    # nothing (the budget reports below read them).
+    ledger = ledger_aggregates_refresh(full=True)
     context = AttributionContext.read(start=start, end=end, lookback_days=lookback_days)
     stored = period_snapshots_store(context, models=models, half_life_days=half_life_days)
     figures = scorecard_figures(stored, context)
@@ -87,6 +91,7 @@ def metrics_compute_all(
         "campaign_roi_tracking_capability": figures.capability,
         "sales_finance_consistency": figures.consistency,
         "measurements": pushed,
+        "ledger_months_rebuilt": ledger["months"],
     }
 
 

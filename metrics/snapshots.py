@@ -110,7 +110,10 @@ def _attribution_compute(kind: str) -> Callable[[dict], dict]:
     def compute(params: dict) -> dict:
         start, end = params_dates(params)
         context = AttributionContext.read(
-            start=start, end=end, lookback_days=params["lookback_days"]
+            start=start,
+            end=end,
+            lookback_days=params["lookback_days"],
+            models=(params["model"],),  # not markov: the converting contacts' rows only
         )
         return ATTRIBUTION_REPORTS[kind](context, **_attribution_variant(params))
 

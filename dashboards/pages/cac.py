@@ -33,6 +33,7 @@ from dashboards.tables import (
 from finhub.core.calendar import month_of, month_period
 from metrics.reports.cac import SCORECARD_METRICS, last_complete_month, period_cac
 from metrics.reports.numbers import UNDEFINED, percent, to_number
+from metrics.reports.subscriptions import subscriptions_shared
 from metrics.snapshots import Kind, data_changed_since, period_request, snapshots_get
 from roadmap.selectors import metric_latest_measurements, metric_list
 
@@ -120,7 +121,8 @@ def _met(value, target: Decimal, direction: str) -> str:
 
 def build(dash: DashboardRequest) -> Page:
     """The CAC monitoring page."""
-    (snapshot,) = snapshots_get([period_request(Kind.CAC, dash.period)])
+    with subscriptions_shared():
+        (snapshot,) = snapshots_get([period_request(Kind.CAC, dash.period)])
     targets = success_metric_targets(CAC_TARGET_KEYS.values())
     months = snapshot.result.get("months", [])
     channel = dash.filters.selected("channel")

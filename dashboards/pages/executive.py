@@ -44,6 +44,7 @@ from metrics.reports.budget import (
 )
 from metrics.reports.cac import period_cac
 from metrics.reports.numbers import percent, ratio, to_number
+from metrics.reports.subscriptions import subscriptions_shared
 from metrics.snapshots import (
     Kind,
     attribution_request,
@@ -157,8 +158,8 @@ def build(dash: DashboardRequest) -> Page:
     trend = months_ending(period.end)
     department = dash.filters.selected("department")
     # A first visit computes up to 16 budget reports of one to three years: each year's GL
-    # totals are read once for all of them.
-    with ledger_shared():
+    # totals are read once for all of them (and CAC's subscription events once).
+    with ledger_shared(), subscriptions_shared():
         snapshots = snapshots_get(
             [
                 budget_request(period),

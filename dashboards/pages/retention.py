@@ -33,6 +33,7 @@ from dashboards.tables import (
 )
 from finhub.core.calendar import month_of, month_period
 from metrics.reports.numbers import UNDEFINED, percent, to_number
+from metrics.reports.subscriptions import subscriptions_shared
 from metrics.snapshots import (
     Kind,
     data_changed_since,
@@ -129,17 +130,18 @@ def build(dash: DashboardRequest) -> Page:
     """The retention and customer-success page."""
     segment = dash.filters.selected("segment")
     channel = dash.filters.selected("channel")
-    subs, cohorts, cs = snapshots_get(
-        [
-            subscriptions_request(
-                dash.period,
-                segment=segment.key if segment else None,
-                channel=channel.label if channel else None,
-            ),
-            period_request(Kind.COHORTS, dash.period),
-            period_request(Kind.CS_ROI, dash.period),
-        ]
-    )
+    with subscriptions_shared():  # the three reports missing share one read of the events
+        subs, cohorts, cs = snapshots_get(
+            [
+                subscriptions_request(
+                    dash.period,
+                    segment=segment.key if segment else None,
+                    channel=channel.label if channel else None,
+                ),
+                period_request(Kind.COHORTS, dash.period),
+                period_request(Kind.CS_ROI, dash.period),
+            ]
+        )
     months = subs.result.get("months", [])
     currency = dash.currency
     head = headline_month(months, dash.today)
@@ -679,7 +681,10 @@ def customers_build(dash: DashboardRequest) -> Page:
     # the one month asked for when there is one (small), else of the period.
     scope = dash.period if month is None else month_period(dt.date.fromisoformat(month))
     customers_request = subscription_customers_request(scope, **filters)
-    subs, movers = snapshots_get([subscriptions_request(dash.period, **filters), customers_request])
+    with subscriptions_shared():
+        subs, movers = snapshots_get(
+            [subscriptions_request(dash.period, **filters), customers_request]
+        )
     if movers.computed_at < subs.computed_at:  # the data changed since the list was made
         movers = snapshot_compute(kind=customers_request[0], params=customers_request[1])
     field, label, _sign = MOVEMENTS[movement]

@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 CENT = Decimal("0.01")
+_ONE = Decimal(1)
 
 #: One amount that could not be converted: ``{"currency", "date", "amount"}`` (ISO date, the
 #: amount as exact decimal text in its own currency) and ``"deal"`` (the deal's external id)
@@ -127,6 +128,14 @@ class Converter:
     def __call__(
         self, amount: Decimal, currency: str, on: date, *, deal: str = ""
     ) -> Decimal | None:
+        # The common cases inline, with FxRates.convert's arithmetic (a page converts tens
+        # of thousands of amounts): an amount in the reporting currency, or with a rate.
+        if type(amount) is Decimal and type(on) is date:
+            if currency == self.rates.reporting_currency:
+                return amount * _ONE
+            rate = self.rates._rates.get((currency, on))
+            if rate is not None:
+                return amount * rate
         try:
             return self.rates.convert(amount, currency, on)
         except MissingRateError:

@@ -185,6 +185,9 @@ class Journeys:
     #: touchpoints in the window, ordered by (contact, occurred_at, id), instead of
     #: ``non_converting_touchpoints`` — markov counts their transitions with array operations.
     null_columns: TouchpointColumns | None = field(default=None, repr=False, compare=False)
+    #: Built from the converting contacts' touchpoints only (``converting_only``): no
+    #: non-converting journeys, so the markov model, which pools them, refuses to run.
+    converting_only: bool = field(default=False, compare=False)
 
     _keys: dict[str, list[tuple[str, ...]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -505,15 +508,26 @@ def build_journeys_from_columns(
     *,
     lookback: timedelta = DEFAULT_LOOKBACK,
     window: tuple[datetime, datetime] | None = None,
+    group_keys: dict[str, tuple[str, ...]] | None = None,
 ) -> Journeys:
     """:func:`build_journeys` over :class:`TouchpointColumns`: the same journeys (equal
     results for every model), with the sorting and the non-converting paths done by array
     operations. Conversions are matched to touchpoints by integer contact id (a conversion
-    whose contact is not an int has no touchpoints)."""
+    whose contact is not an int has no touchpoints).
+
+    ``group_keys`` (per grouping, the sorted keys the reports list, zero rows included)
+    marks ``touchpoints`` as the converting contacts' only: the keys are then those of every
+    touchpoint of the analysis, which the caller found, and the journeys serve every model
+    but markov (``Journeys.converting_only``). ``None``: the keys of ``touchpoints``."""
     if lookback < timedelta(0):
         raise AttributionError("lookback must not be negative")
     with paused_gc():
-        return _build_journeys_from_columns(touchpoints, conversions, lookback, window)
+        journeys = _build_journeys_from_columns(touchpoints, conversions, lookback, window)
+    if group_keys is not None:
+        journeys.group_keys = group_keys
+        journeys.converting_only = True
+        journeys.null_columns = None
+    return journeys
 
 
 def _build_journeys_from_columns(
@@ -1073,6 +1087,10 @@ def markov_removal_effects(
 def _markov(journeys: Journeys, *, group_by: str, exact: bool | None) -> AttributionResult:
     """docs/metrics.md, "Revenue attribution" Markov: shares RE_c / ΣRE of the attributed
     conversions and revenue."""
+    if journeys.converting_only:
+        raise AttributionError(
+            "markov needs the non-converting journeys: read every contact's touchpoints"
+        )
     get_key = attrgetter(group_by)
     converting = journeys.keys(group_by)
     if journeys.null_columns is not None:

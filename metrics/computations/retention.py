@@ -69,6 +69,35 @@ def cohort_table(ledger: MrrLedger, last: date) -> list[CohortRow]:
         first = ledger.first_active_month(customer)
         if first is not None and first <= last:
             cohorts[first].add(customer)
+    # Per month, each cohort's members with MRR > 0 at its end, counted and summed month to
+    # month by the ledger (a member is in one cohort: the one of its first active month).
+    by_month = {month: ledger.active_summary(month, by="cohort") for month in cohorts}
+    rows = []
+    for cohort in sorted(cohorts):
+        members = cohorts[cohort]
+        _count, start_mrr = by_month[cohort][cohort]
+        if start_mrr is None:  # the sums could round: sum in the members' order
+            return _cohort_table_summing(ledger, cohorts, last)
+        logo: list[Decimal | None] = []
+        revenue: list[Decimal | None] = []
+        for month in months_between(cohort, last):
+            if month not in by_month:
+                by_month[month] = ledger.active_summary(month, by="cohort")
+            count, total = by_month[month][cohort]
+            if total is None:
+                return _cohort_table_summing(ledger, cohorts, last)
+            logo.append(ratio(count, len(members)))
+            revenue.append(ratio(total, start_mrr))
+        rows.append(CohortRow(cohort, frozenset(members), start_mrr, logo, revenue))
+    return rows
+
+
+def _cohort_table_summing(
+    ledger: MrrLedger, cohorts: dict[date, set[Hashable]], last: date
+) -> list[CohortRow]:
+    """:func:`cohort_table` summing every member's MRR at every month end (when the summed
+    MRR has more digits than the Decimal context's precision, so the order of the sums
+    matters)."""
     rows = []
     for cohort in sorted(cohorts):
         members = cohorts[cohort]
@@ -239,6 +268,13 @@ def segment_ledgers(
     for event in events:
         grouped[segment_of.get(event.customer_id, "")].append(event)
     return {segment: MrrLedger(grouped[segment]) for segment in sorted(grouped)}
+
+
+def ledger_segments(ledger: MrrLedger, segment_of: Mapping[Hashable, str]) -> dict[str, MrrLedger]:
+    """:func:`segment_ledgers` of the events ``ledger`` was made from, cut from ``ledger``
+    (:meth:`MrrLedger.split`) rather than built again."""
+    parts = ledger.split({customer: segment_of.get(customer, "") for customer in ledger.customers})
+    return {segment: parts[segment] for segment in sorted(parts)}
 
 
 def cs_cost_by_segment(

@@ -122,6 +122,7 @@ def saas_table(
     paid_channels: Collection[str],
     first: date | None = None,
     last: date | None = None,
+    ledger: MrrLedger | None = None,
 ) -> list[SaasMonth]:
     """One :class:`SaasMonth` per month from ``first`` to ``last`` (default: the months of the
     first and the last event); empty when there are no events and no range is given.
@@ -134,8 +135,12 @@ def saas_table(
     The subscription history starts at the month of the first event: the trailing-12-month
     NRR/GRR and the 12-month-churn LTV are undefined until 12 months of it exist, whatever
     ``first`` is (months before the history are all zero and do not count as history).
+
+    ``ledger``: the :class:`MrrLedger` of ``events`` when the caller has it (built from
+    ``events`` otherwise).
     """
-    ledger = MrrLedger(events)
+    if ledger is None:
+        ledger = MrrLedger(events)
     history_first = ledger.first_month
     if first is None or last is None:
         if history_first is None:

@@ -9,12 +9,14 @@ The inputs of a period (won deals, touchpoints, journeys) are read once into an
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from finhub.core.money import MissingRate
 from metrics import selectors
 from metrics.computations.attribution import (
+    MARKOV,
     AttributionResult,
     Journeys,
     attribute,
@@ -37,16 +39,32 @@ class AttributionContext:
     )
 
     @classmethod
-    def read(cls, *, start: dt.date, end: dt.date, lookback_days: int) -> AttributionContext:
-        """Read the period's conversions and touchpoints and build the journeys."""
+    def read(
+        cls,
+        *,
+        start: dt.date,
+        end: dt.date,
+        lookback_days: int,
+        models: Collection[str] | None = None,
+    ) -> AttributionContext:
+        """Read the period's conversions and touchpoints and build the journeys.
+
+        ``models``: the only models the context will serve (``None``: any). Without markov,
+        whose chain pools the non-converting journeys, only the converting contacts'
+        touchpoints are read (every other model credits a won deal from its own contact's
+        touchpoints): the same reports from a fraction of the rows; markov then refuses."""
         lookback = dt.timedelta(days=lookback_days)
-        inputs = selectors.attribution_inputs(start=start, end=end, lookback=lookback)
+        converting_only = models is not None and MARKOV not in models
+        inputs = selectors.attribution_inputs(
+            start=start, end=end, lookback=lookback, converting_only=converting_only
+        )
         low, high = selectors.period_bounds(start, end)
         journeys = build_journeys_from_columns(
             inputs.touchpoints,
             inputs.conversions,
             lookback=lookback,
             window=(low, high - dt.timedelta(microseconds=1)),
+            group_keys=inputs.group_keys,
         )
         return cls(start, end, lookback_days, inputs, journeys)
 

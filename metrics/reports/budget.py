@@ -26,8 +26,14 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from finhub.core.calendar import budget_share, last_closed_month, month_of, months_between
-from metrics import selectors
+from finhub.core.calendar import (
+    budget_share,
+    last_closed_month,
+    month_end,
+    month_of,
+    months_between,
+)
+from metrics import ledger_aggregates, selectors
 from metrics.computations.variance import (
     COST,
     EXPENSE,
@@ -68,30 +74,53 @@ ID_GROUPINGS = ("account", "account_type", "department", "department_account")
 
 @dataclass
 class _SharedLedger:
-    """What a :func:`ledger_shared` block has read: per calendar year the GL totals by
-    department and account ids, the department and account labels, and per (year, grouping)
-    the ``selectors.ledger_totals`` rows made from them."""
+    """What a :func:`ledger_shared` block has read: the months whose pre-aggregates are
+    valid (``metrics.ledger_aggregates``), the GL totals by department and account ids per
+    calendar year (a row per month where it can) and per month by day, the department and
+    account labels, and the ``selectors.ledger_totals`` rows made from them per grouping."""
 
-    by_ids: dict[int, list[tuple]] = dataclass_field(default_factory=dict)
+    valid: set[dt.date] | None = None
+    by_ids: dict[tuple[str, object], list[tuple]] = dataclass_field(default_factory=dict)
     labels: tuple[dict, dict] | None = None
-    grouped: dict[tuple[int, str], list[tuple]] = dataclass_field(default_factory=dict)
+    grouped: dict[tuple[str, object, str], list[tuple]] = dataclass_field(default_factory=dict)
+
+    def _rows(self, grain: str, key: object, group_by: str) -> list[tuple]:
+        """``selectors.ledger_totals`` rows of a calendar year (``grain`` "year": a row per
+        month of a built month) or of a month by day (``grain`` "days")."""
+        cache = (grain, key, group_by)
+        if cache in self.grouped:
+            return self.grouped[cache]
+        if group_by not in ID_GROUPINGS:  # the campaign grouping: by day from the GL lines
+            first, last = _bounds(grain, key)
+            self.grouped[cache] = selectors.ledger_totals(start=first, end=last, group_by=group_by)
+            return self.grouped[cache]
+        if self.valid is None:
+            self.valid = ledger_aggregates.valid_months()
+        if (grain, key) not in self.by_ids:
+            first, last = _bounds(grain, key)
+            months = set(months_between(first, last))
+            read = (
+                ledger_aggregates.ledger_month_rows
+                if grain == "year"
+                else ledger_aggregates.ledger_day_rows
+            )
+            self.by_ids[grain, key] = read(months, self.valid)
+        if self.labels is None:
+            self.labels = selectors.ledger_labels()
+        self.grouped[cache] = _labelled_totals(self.by_ids[grain, key], group_by, *self.labels)
+        return self.grouped[cache]
 
     def year(self, year: int, group_by: str) -> list[tuple]:
-        """``selectors.ledger_totals`` of the whole calendar year for ``group_by``."""
-        key = (year, group_by)
-        if key not in self.grouped:
-            first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
-            if group_by in ID_GROUPINGS:
-                if year not in self.by_ids:
-                    self.by_ids[year] = selectors.ledger_totals_by_ids(start=first, end=last)
-                if self.labels is None:
-                    self.labels = selectors.ledger_labels()
-                self.grouped[key] = _labelled_totals(self.by_ids[year], group_by, *self.labels)
-            else:
-                self.grouped[key] = selectors.ledger_totals(
-                    start=first, end=last, group_by=group_by
-                )
-        return self.grouped[key]
+        return self._rows("year", year, group_by)
+
+    def days(self, month: dt.date, group_by: str) -> list[tuple]:
+        return self._rows("days", month, group_by)
+
+
+def _bounds(grain: str, key) -> tuple[dt.date, dt.date]:
+    if grain == "year":
+        return dt.date(key, 1, 1), dt.date(key, 12, 31)
+    return key, month_end(key)
 
 
 def _labelled_totals(
@@ -136,16 +165,31 @@ def ledger_shared() -> Iterator[None]:
         _SHARED.reset(token)
 
 
-def _ledger_rows(*, start: dt.date, end: dt.date, group_by: str) -> list[tuple]:
-    """``selectors.ledger_totals`` of ``start``…``end``: read now, or, inside
-    :func:`ledger_shared`, cut from the shared whole-year rows (each row's day is its
-    second-to-last field)."""
-    shared = _SHARED.get()
-    if shared is None:
-        return selectors.ledger_totals(start=start, end=end, group_by=group_by)
+def _ledger_rows(
+    *, start: dt.date, end: dt.date, group_by: str, period: tuple[dt.date, dt.date]
+) -> list[tuple]:
+    """``selectors.ledger_totals`` of ``start``…``end`` for a report of ``period``: a row per
+    month where the month lies wholly inside or outside the period (the report only asks
+    whether a row is in the period and in which month), by day in the months the period
+    covers in part (each row's day is its second-to-last field). Inside
+    :func:`ledger_shared` the reads are shared with the block's other reports."""
+    shared = _SHARED.get() or _SharedLedger()
+    if group_by not in ID_GROUPINGS:
+        split: set[dt.date] = set()
+    else:
+        first, last = period
+        split = {month_of(first)} if first != month_of(first) else set()
+        if last != month_end(last):
+            split.add(month_of(last))
     rows: list[tuple] = []
     for year in range(start.year, end.year + 1):
-        rows += (row for row in shared.year(year, group_by) if start <= row[-2] <= end)
+        rows += (
+            row
+            for row in shared.year(year, group_by)
+            if start <= row[-2] <= end and month_of(row[-2]) not in split
+        )
+    for month in sorted(split):
+        rows += (row for row in shared.days(month, group_by) if start <= row[-2] <= end)
     return rows
 
 
@@ -193,7 +237,7 @@ def budget_report(
         return in_period, by_month
 
     actual, actual_months = collect(
-        _ledger_rows(start=low, end=high, group_by=group_by), prorate=False
+        _ledger_rows(start=low, end=high, group_by=group_by, period=(start, end)), prorate=False
     )
     budgeted, budget_months = collect(
         selectors.budget_totals(start=low, end=high, group_by=group_by, budget_ids=versions),

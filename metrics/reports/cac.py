@@ -21,7 +21,7 @@ from metrics.computations.cac import (
     cac_month,
     new_customers_by_channel,
 )
-from metrics.computations.subscriptions import MrrLedger, mrr_months
+from metrics.computations.subscriptions import mrr_months
 from metrics.reports.numbers import money, num, to_number
 
 #: Scorecard success metric -> the CAC month field it measures (the engine pushes the last
@@ -57,8 +57,10 @@ def cac_report(*, start: dt.date, end: dt.date) -> dict:
     first, last = month_of(start), month_of(end)
     cost_start, cost_end = first, month_end(last)
     convert = selectors.converter(start=cost_start, end=cost_end)
-    events, missing_events = selectors.subscription_events(end=month_end(last))
-    ledger = MrrLedger(events)
+    # Imported here: metrics.reports.subscriptions imports this module (gross_margin).
+    from metrics.reports.subscriptions import subscription_ledger
+
+    ledger, missing_events = subscription_ledger(end=month_end(last))
     history_start = min(ledger.first_month or first, first)
     months = mrr_months(ledger, history_start, last)
     cost = _by_month(

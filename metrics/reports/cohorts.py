@@ -33,7 +33,6 @@ from metrics import selectors
 from metrics.computations.presentation import UNDEFINED
 from metrics.computations.retention import cohort_table
 from metrics.computations.saas import RATE_PLACES
-from metrics.computations.subscriptions import MrrLedger
 from metrics.reports.numbers import money
 from metrics.reports.subscriptions import customer_events
 
@@ -47,7 +46,7 @@ def cohorts_report(*, start: dt.date, end: dt.date) -> dict:
     retention at the end of every month from the cohort month to the period's last month."""
     first, last = month_of(start), month_of(end)
     data = customer_events(end=month_end(last))
-    rows = [row for row in cohort_table(MrrLedger(data.events), last) if row.cohort >= first]
+    rows = [row for row in cohort_table(data.ledger(), last) if row.cohort >= first]
     return {
         "reporting_currency": selectors.reporting_currency(),
         "last_month": last.isoformat(),

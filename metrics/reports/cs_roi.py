@@ -63,7 +63,6 @@ from metrics.computations.retention import (
     cs_cost_by_segment,
     cs_roi,
     retention_roi_coverage,
-    segment_ledgers,
 )
 from metrics.computations.saas import RATE_PLACES
 from metrics.computations.subscriptions import MrrLedger, MrrMonth, mrr_months
@@ -155,7 +154,7 @@ def cs_roi_report(*, start: dt.date, end: dt.date) -> dict:
     )
     cost = sum(cost_by_month.values(), Decimal(0))
 
-    ledger = MrrLedger(data.events)
+    ledger = data.ledger()
     history_first = ledger.first_month
     options = {
         "first": first,
@@ -168,7 +167,7 @@ def cs_roi_report(*, start: dt.date, end: dt.date) -> dict:
     total, total_months = _period_roi(ledger, cost=cost, **options)
 
     segment_of = data.segment_of()
-    ledgers = segment_ledgers(data.events, segment_of)
+    ledgers = data.segment_ledgers()
     periods = {name: mrr_months(seg, first, last) for name, seg in ledgers.items()}
     allocated = cs_cost_by_segment(
         cost,

@@ -34,16 +34,19 @@ def erp_checks(
     erp = selectors.erp_revenue_by_deal(
         start=start, end=end, deal_currency={deal[0]: deal[2] for deal in deals}
     )
+    # The checks without an ERP revenue are the same for every deal: built once (frozen).
+    no_revenue = ErpCheck(False, None, "no ERP revenue (invoice) recorded for the deal")
+    no_invoice_rate = ErpCheck(
+        False, None, "an invoice of the deal has no FX rate on its issue date"
+    )
     checks = {}
     for pk, amount, currency, value in deals:
         erp_currency, erp_amount = erp.get(pk, (None, None))
         if erp_currency is None:
-            checks[pk] = ErpCheck(False, None, "no ERP revenue (invoice) recorded for the deal")
+            checks[pk] = no_revenue
             continue
         if erp_amount is None:
-            checks[pk] = ErpCheck(
-                False, None, "an invoice of the deal has no FX rate on its issue date"
-            )
+            checks[pk] = no_invoice_rate
             continue
         if value is None and erp_currency != currency:
             checks[pk] = ErpCheck(False, erp_amount, "the deal has no FX rate on its close date")

@@ -14,6 +14,8 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
+from django.utils import timezone
+
 from finhub.core.calendar import month_of
 from metrics import selectors
 from metrics.computations.presentation import UNDEFINED, ratio
@@ -69,8 +71,10 @@ def sales_report(
     won = selectors.won_deal_details(start=start, end=end, team_id=team_id)
     values: dict[int, Decimal | None] = {}
     rep_deals: dict[int, list[tuple[dt.date, Decimal]]] = defaultdict(list)
+    # selectors.local_date per deal, with the time zone looked up once (a hot loop).
+    zone = timezone.get_current_timezone()
     for pk, external_id, _name, _opened, closed_at, amount, currency, rep_id, _team in won:
-        day = selectors.local_date(closed_at)
+        day = closed_at.astimezone(zone).date()
         value = values[pk] = convert(amount, currency, day, deal=external_id)
         if rep_id is not None and value is not None:
             rep_deals[rep_id].append((day, value))

@@ -37,6 +37,11 @@ MRR at month end, expansion now - before, contraction before - now, churn the MR
 Costs for CAC: campaign spend per channel (``channel_spend``) and the rest of the sales and
 marketing ledger cost as "unallocated" (blended CAC counts all of it, docs/metrics.md). With
 a segment filter the cost cannot be split by segment: the CAC columns are undefined.
+
+Inside :func:`subscriptions_shared` (a page computing several reports), the subscription
+events and the customer details are read once and each (end, segment, channel) has one
+:class:`~metrics.computations.subscriptions.MrrLedger`, shared by the subscriptions, cohorts,
+CS ROI and CAC reports computed in the block.
 """
 
 from __future__ import annotations
@@ -44,13 +49,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 
-from finhub.core.calendar import add_months, month_end, month_of
+from finhub.core.calendar import month_end, month_of
 from finhub.core.money import Converter, MissingRate
 from metrics import selectors
 from metrics.computations.presentation import UNDEFINED
+from metrics.computations.retention import ledger_segments
 from metrics.computations.saas import (
     SAAS_COLUMNS,
     UNALLOCATED,
@@ -70,23 +78,127 @@ SEGMENT_CAC_NOTE = "sales and marketing cost is not split by segment"
 @dataclasses.dataclass
 class CustomerEvents:
     """Subscription events (in the reporting currency) of the customers a filter keeps, with
-    every customer's details."""
+    every customer's details. ``key``: the (end, segment, channel) they were read for."""
 
     events: list[SubscriptionEvent]
     details: dict[int, selectors.CustomerDetails]
     missing_fx: list[MissingRate]
+    key: tuple[dt.date, str | None, str | None] | None = None
+    _ledger: MrrLedger | None = dataclasses.field(default=None, repr=False, compare=False)
+    _segments: dict[str, MrrLedger] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
 
     def segment_of(self) -> dict[Hashable, str]:
         return {pk: details.segment for pk, details in self.details.items()}
+
+    def ledger(self) -> MrrLedger:
+        """The :class:`MrrLedger` of the events (one per (end, segment, channel) inside
+        :func:`subscriptions_shared`)."""
+        if self._ledger is None:
+            self._ledger = _ledger(self.key, self.events)
+        return self._ledger
+
+    def segment_ledgers(self) -> dict[str, MrrLedger]:
+        """``retention.segment_ledgers`` of the events by the customers' segments (cut from
+        :meth:`ledger`)."""
+        if self._segments is None:
+            self._segments = ledger_segments(self.ledger(), self.segment_of())
+        return self._segments
+
+
+@dataclasses.dataclass
+class _SharedSubscriptions:
+    """What a :func:`subscriptions_shared` block has read and built: the events per end, the
+    customer details, the filtered events and their ledgers per (end, segment, channel)."""
+
+    events: dict[dt.date, tuple[list[SubscriptionEvent], list[MissingRate]]] = dataclasses.field(
+        default_factory=dict
+    )
+    details: dict[int, selectors.CustomerDetails] | None = None
+    filtered: dict[tuple, CustomerEvents] = dataclasses.field(default_factory=dict)
+    ledgers: dict[tuple, MrrLedger] = dataclasses.field(default_factory=dict)
+
+
+#: The reads of the active :func:`subscriptions_shared` block (None outside one: every
+#: report reads its own).
+_SHARED: ContextVar[_SharedSubscriptions | None] = ContextVar("subscriptions_shared", default=None)
+
+
+@contextmanager
+def subscriptions_shared() -> Iterator[None]:
+    """Subscription reports computed inside the block share their reads and computations: one
+    read of the subscription events per end day, one of the customer details, one
+    :class:`MrrLedger` per (end, segment, channel) (so each month's movements are computed
+    once, see :func:`~metrics.computations.subscriptions.mrr_month`) and one set of segment
+    ledgers, instead of one each per report (the retention page computes three reports on
+    the same events). The reads are those a report makes on its own, so the results are
+    equal; they are dropped at the end of the block. A nested block reuses the outer one."""
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set(_SharedSubscriptions())
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _subscription_events(end: dt.date) -> tuple[list[SubscriptionEvent], list[MissingRate]]:
+    shared = _SHARED.get()
+    if shared is None:
+        return selectors.subscription_events(end=end)
+    if end not in shared.events:
+        shared.events[end] = selectors.subscription_events(end=end)
+    return shared.events[end]
+
+
+def _customer_details() -> dict[int, selectors.CustomerDetails]:
+    shared = _SHARED.get()
+    if shared is None:
+        return selectors.customer_details()
+    if shared.details is None:
+        shared.details = selectors.customer_details()
+    return shared.details
+
+
+def _ledger(key: tuple | None, events: list[SubscriptionEvent]) -> MrrLedger:
+    """``MrrLedger(events)``; inside :func:`subscriptions_shared`, one per ``key`` (end,
+    segment, channel), a filtered one cut from the unfiltered one (the filtered events are
+    some customers' events of the same read)."""
+    shared = _SHARED.get()
+    if shared is None or key is None:
+        return MrrLedger(events)
+    if key not in shared.ledgers:
+        end, segment, channel = key
+        if segment is None and channel is None:
+            shared.ledgers[key] = MrrLedger(events)
+        else:
+            whole = _ledger((end, None, None), _subscription_events(end)[0])
+            shared.ledgers[key] = whole.restricted({event.customer_id for event in events})
+    return shared.ledgers[key]
+
+
+def subscription_ledger(*, end: dt.date) -> tuple[MrrLedger, list[MissingRate]]:
+    """The :class:`MrrLedger` of every linked customer's events up to ``end`` and the events
+    left out for want of an FX rate (shared inside :func:`subscriptions_shared`: the same
+    ledger as ``customer_events(end=end).ledger()``). One query plus the FX rates."""
+    events, missing = _subscription_events(end)
+    return _ledger((end, None, None), events), missing
 
 
 def customer_events(
     *, end: dt.date, segment: str | None = None, channel: str | None = None
 ) -> CustomerEvents:
     """Every linked customer's events up to ``end`` (the whole history), narrowed to one
-    segment and / or acquisition channel. Two queries plus the FX rates."""
-    events, missing = selectors.subscription_events(end=end)
-    details = selectors.customer_details()
+    segment and / or acquisition channel. Two queries plus the FX rates (none when
+    :func:`subscriptions_shared` already read them)."""
+    key = (end, segment, channel)
+    shared = _SHARED.get()
+    if shared is not None and key in shared.filtered:
+        return shared.filtered[key]
+    events, missing = _subscription_events(end)
+    details = _customer_details()
     if segment is not None or channel is not None:
         keep = {
             pk
@@ -95,7 +207,10 @@ def customer_events(
             and (channel is None or item.channel == channel)
         }
         events = [event for event in events if event.customer_id in keep]
-    return CustomerEvents(events, details, missing)
+    data = CustomerEvents(events, details, missing, key)
+    if shared is not None:
+        shared.filtered[key] = data
+    return data
 
 
 def saas_costs(
@@ -142,16 +257,17 @@ def row_json(row: SaasMonth) -> dict:
     return out
 
 
-def movement_customers(
-    ledger: MrrLedger, first: dt.date, last: dt.date, details: dict
-) -> dict[dt.date, dict[str, list[dict]]]:
-    """Adapter (the computations give the new / reactivated / churned customers of a month,
-    not who expanded or contracted nor the amounts): per month, the customers behind every
-    movement with the amount each adds to that movement's total, largest first."""
+def _movements(
+    ledger: MrrLedger, first: dt.date, last: dt.date
+) -> dict[dt.date, dict[str, list[tuple[Hashable, Decimal]]]]:
+    """Per month, the customers behind every movement with the amount each adds to that
+    movement's total (unordered)."""
     out = {}
     for month in mrr_months(ledger, first, last):
-        before = ledger.month_end_mrr(add_months(month.month, -1))
-        after = ledger.month_end_mrr(month.month)
+        # Only the customers with an event in the month moved (ledger.month_changes).
+        changes = ledger.month_changes(month.month)
+        before = {customer: prev for customer, prev, _now in changes}
+        after = {customer: now for customer, _prev, now in changes}
         moves: dict[str, list[tuple[Hashable, Decimal]]] = {name: [] for name in MOVEMENTS}
         for customer in month.new_customers:
             moves["new"].append((customer, after[customer]))
@@ -159,20 +275,40 @@ def movement_customers(
             moves["reactivation"].append((customer, after[customer]))
         for customer in month.churned_customers:
             moves["churned"].append((customer, before[customer]))
-        for customer, now in after.items():
-            prev = before.get(customer, Decimal(0))
+        for customer, prev, now in changes:
             if 0 < prev < now:
                 moves["expansion"].append((customer, now - prev))
             elif 0 < now < prev:
                 moves["contraction"].append((customer, prev - now))
-        out[month.month] = {
+        out[month.month] = moves
+    return out
+
+
+def movement_customers(
+    ledger: MrrLedger, first: dt.date, last: dt.date, details: dict
+) -> dict[dt.date, dict[str, list[dict]]]:
+    """Adapter (the computations give the new / reactivated / churned customers of a month,
+    not who expanded or contracted nor the amounts): per month, the customers behind every
+    movement with the amount each adds to that movement's total, largest first."""
+    return {
+        month: {
             name: [
                 _customer(pk, amount, details)
                 for pk, amount in sorted(rows, key=lambda item: (-item[1], str(item[0])))
             ]
             for name, rows in moves.items()
         }
-    return out
+        for month, moves in _movements(ledger, first, last).items()
+    }
+
+
+def movement_counts(ledger: MrrLedger, first: dt.date, last: dt.date) -> dict[dt.date, dict]:
+    """Per month, how many customers :func:`movement_customers` lists behind each movement
+    (without making the lists)."""
+    return {
+        month: {name: len(rows) for name, rows in moves.items()}
+        for month, moves in _movements(ledger, first, last).items()
+    }
 
 
 def _customer(pk: Hashable, amount: Decimal, details: dict) -> dict:
@@ -207,18 +343,19 @@ def subscriptions_report(
         paid_channels=paid,
         first=first,
         last=last,
+        ledger=data.ledger(),
     )
     cac_note = ""
     if segment is not None:
         rows = [dataclasses.replace(row, **dict.fromkeys(CAC_COLUMNS)) for row in rows]
         cac_note = SEGMENT_CAC_NOTE
-    customers = movement_customers(MrrLedger(data.events), first, last, data.details)
+    counts = movement_counts(data.ledger(), first, last)
     months = []
     for row in rows:
         item = row_json(row)
         # The lists themselves are their own report (subscription_customers_report): at
         # 10,000 customers they are megabytes a page showing the totals must not load.
-        item["movement_counts"] = {name: len(found) for name, found in customers[row.month].items()}
+        item["movement_counts"] = counts[row.month]
         months.append(item)
     return {
         "reporting_currency": selectors.reporting_currency(),
@@ -241,7 +378,7 @@ def subscription_customers_report(
     movement's total: their amounts sum to the movement's figure."""
     first, last = month_of(start), month_of(end)
     data = customer_events(end=month_end(last), segment=segment, channel=channel)
-    customers = movement_customers(MrrLedger(data.events), first, last, data.details)
+    customers = movement_customers(data.ledger(), first, last, data.details)
     return {
         "reporting_currency": selectors.reporting_currency(),
         "segment": segment,

@@ -141,6 +141,10 @@ class Touchpoint(SourcedRecord):
             models.Index(fields=["contact", "occurred_at"], name="m_touch_contact_time"),
             # Markov paths of non-converting contacts: touchpoints in the analysis window.
             models.Index(fields=["occurred_at"], name="m_touch_time"),
+            # Attribution read for the converting contacts only: does a touchpoint of the
+            # range have this channel / campaign (or none)? (the report's zero rows)
+            models.Index(fields=["channel", "occurred_at"], name="m_touch_channel_time"),
+            models.Index(fields=["campaign", "occurred_at"], name="m_touch_campaign_time"),
             pending_index("contact", "touchpoint"),
             pending_index("campaign", "touchpoint"),
             pending_index("channel", "touchpoint"),

@@ -110,6 +110,21 @@ class Deal(SourcedRecord):
             freshness_index("deal"),
             # Conversions (won deals) by close time; win rate by status and close time.
             models.Index(fields=["status", "closed_at"], name="m_deal_status_closed"),
+            # The sales report's win rate (won and lost deals closed in a period) and pipeline
+            # (deals opened in a period, per stage, status, currency and day), read from the
+            # index alone.
+            models.Index(
+                fields=["closed_at"],
+                include=["status"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="m_deal_closed_live",
+            ),
+            models.Index(
+                fields=["opened_at"],
+                include=["stage", "status", "currency", "amount"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="m_deal_opened_live",
+            ),
             # Sales per rep / per source campaign.
             models.Index(fields=["rep", "closed_at"], name="m_deal_rep_closed"),
             models.Index(fields=["campaign"], name="m_deal_campaign"),

@@ -4,8 +4,10 @@ stored snapshot (a first visit), at benchmark scale.
 1. The rows of ``bench_dashboards`` (the one seeded generator at ``--scale 1``: about
    1,000,000 GL lines and 1,000,000 touchpoints over 24 months; ``--reuse`` keeps an earlier
    ``--keep`` run's rows instead of generating them).
-2. Stores the snapshots of the standard periods the nightly / after-sync run keeps
-   (``metrics.snapshots.snapshots_warm``; not timed, ``--no-warm`` skips it).
+2. Builds the ledger pre-aggregates of the months not built yet (``metrics.ledger_aggregates``:
+   the after-sync and nightly work; not timed), then stores the snapshots of the standard
+   periods the nightly / after-sync run keeps (``metrics.snapshots.snapshots_warm``; not
+   timed, ``--no-warm`` skips it).
 3. For each dashboard page (executive, CAC, marketing, sales, retention, product, forecast):
    ``--requests`` GETs, each for a different custom period drawn (seeded) inside the
    generated data — a start day and a length of 7 to 366 days — after deleting every
@@ -31,6 +33,7 @@ from django.test import Client
 from django.utils import timezone
 
 from benchmarks.management.commands import bench_dashboards
+from metrics.ledger_aggregates import ledger_aggregates_refresh
 from metrics.models import MetricSnapshot
 from metrics.snapshots import snapshots_warm
 from records import models as m
@@ -92,6 +95,12 @@ class Command(bench_dashboards.Command):
             self.stdout.write(
                 f"data: {m.GLLine.objects.count():,} GL lines, {m.Touchpoint.objects.count():,} "
                 f"touchpoints, {first}..{last}"
+            )
+            started = time.perf_counter()
+            built = ledger_aggregates_refresh()
+            self.stdout.write(
+                f"ledger pre-aggregates: {built['months']} month(s) built in "
+                f"{time.perf_counter() - started:.1f} s (after-sync / nightly work, not page time)"
             )
             if not opts["no_warm"] and not opts["strict"]:
                 started = time.perf_counter()

@@ -66,8 +66,9 @@ def test_attribution_computes_on_demand_then_reads_the_snapshot(
     api, dataset, django_assert_max_num_queries
 ):
     query = {"model": "linear", "group_by": "campaign", "start": "2026-03-01", "end": "2026-03-31"}
-    # On demand: a fixed number of queries whatever the data size (reads + one upsert).
-    with django_assert_max_num_queries(25):
+    # On demand: a fixed number of queries whatever the data size (reads + one upsert; the
+    # converting contacts' read adds up to 7 for a group only other contacts touched).
+    with django_assert_max_num_queries(30):
         response = api.get(reverse("metrics-attribution"), query)
     assert response.status_code == 200
     body = response.json()

@@ -254,6 +254,8 @@ def test_deliveries_are_throttled_per_connector(client, billing, monkeypatch):
     from connectors.throttling import WebhookRateThrottle
 
     monkeypatch.setattr(WebhookRateThrottle, "THROTTLE_RATES", {"webhook": "1/min"})
+    # Both deliveries inside one fixed window (a real clock may cross a minute between them).
+    monkeypatch.setattr(WebhookRateThrottle, "timer", lambda self: 1_800_000_030.0)
     connector, secret = billing
     assert deliver(client, connector, secret, event("evt_1")).status_code == 200
     throttled = deliver(client, connector, secret, event("evt_2"))

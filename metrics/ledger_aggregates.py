@@ -110,6 +110,15 @@ def ledger_day_rows(months: Iterable[dt.date], valid: set[dt.date]) -> list[Row]
     return rows + _gl_rows(months - set(built))
 
 
+def partial_months(start: dt.date, end: dt.date) -> set[dt.date]:
+    """The months (first days) the period ``start``…``end`` covers in part: those a report
+    must read by day; every other month is wholly inside or outside it."""
+    partial = {month_of(start)} if start != month_of(start) else set()
+    if end != month_end(end):
+        partial.add(month_of(end))
+    return partial
+
+
 def cost_rows(*, start: dt.date, end: dt.date, lines: Q) -> list[tuple] | None:
     """``(currency, day, total)`` of the GL lines ``lines`` selects (a condition on
     ``department_id`` / ``account_id``) from ``start`` to ``end``, sorted by currency and
@@ -120,9 +129,7 @@ def cost_rows(*, start: dt.date, end: dt.date, lines: Q) -> list[tuple] | None:
     months = set(months_between(start, end))
     if not months <= valid_months():
         return None
-    partial = {month_of(start)} if start != month_of(start) else set()
-    if end != month_end(end):
-        partial.add(month_of(end))
+    partial = partial_months(start, end)
     totals: dict[tuple[str, dt.date], Decimal] = defaultdict(Decimal)
     whole = LedgerMonthTotal.objects.filter(lines, month__in=months - partial)
     for month, day, currency, total in whole.values_list("month", "day", "currency", "total"):
@@ -197,8 +204,8 @@ def _fields(department: int | None, account: int | None, currency: str, total: D
 def ledger_aggregates_refresh(*, full: bool = False) -> dict:
     """Rebuild the months marked dirty (every month with ``full``, or when a mark names every
     month) and the months of the ledger's calendar years not built yet in the reporting
-    currency; then delete
-    exactly the marks read before building (a write committed since stays marked)."""
+    currency; then delete exactly the marks read before building (a write committed since
+    stays marked)."""
     started = time.perf_counter()
     claimed = list(LedgerDirtyMonth.objects.values_list("pk", "month"))
     bounds = m.GLLine.objects.aggregate(first=Min("posting_date"), last=Max("posting_date"))

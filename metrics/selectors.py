@@ -403,20 +403,13 @@ def erp_revenue_by_deal(*, start: dt.date, end: dt.date, deal_currency: dict[int
         .order_by()
         .values_list("deal_id", "currency_id", "issue_date", "total")
     )
-    by_deal: dict[int, list[tuple[str, dt.date, Decimal]]] = {}
+    by_deal: dict[int, list[tuple[str, dt.date, Decimal]]] = defaultdict(list)
     for deal_id, currency, day, total in totals:
-        group = by_deal.get(deal_id)
-        if group is None:
-            by_deal[deal_id] = [(currency, day, total)]
-        else:
-            group.append((currency, day, total))
+        by_deal[deal_id].append((currency, day, total))
     result: dict[int, tuple[str, Decimal | None]] = {}
     convert: Converter | None = None
     for deal_id, rows in by_deal.items():
         own = deal_currency.get(deal_id)
-        if len(rows) == 1 and rows[0][0] == own:  # the usual case, as below
-            result[deal_id] = (own, Decimal(0) + rows[0][2])
-            continue
         if all(currency == own for currency, _d, _t in rows):
             result[deal_id] = (own, sum((t for _c, _d, t in rows), Decimal(0)))
             continue
@@ -660,32 +653,31 @@ def sales_team_name(team_id: int) -> str:
 
 
 def sales_cost_rows(*, start: dt.date, end: dt.date) -> list[tuple]:
-    """GL lines of the sales department(s) on cost and expense accounts in the period, summed
-    per currency and day (from the ledger pre-aggregates when valid: a month the period covers
-    in full as one row; the sales report sums them all). The departments are configuration:
-    names or codes listed in ``settings.FINHUB_SALES_DEPARTMENTS`` (default ``["Sales"]``)."""
-    from metrics.ledger_aggregates import cost_rows  # it reads through this module
-
-    names = list(getattr(settings, "FINHUB_SALES_DEPARTMENTS", ["Sales"]))
-    departments = m.Department.all_objects.filter(Q(name__in=names) | Q(code__in=names))
+    """GL lines of the sales department(s) on cost and expense accounts in the period
+    (:func:`_ledger_cost_rows`; the sales report sums them all). The departments are
+    configuration: names or codes listed in ``settings.FINHUB_SALES_DEPARTMENTS`` (default
+    ``["Sales"]``)."""
+    names = getattr(settings, "FINHUB_SALES_DEPARTMENTS", ["Sales"])
     accounts = m.Account.all_objects.filter(
         type__in=[m.Account.Type.EXPENSE, m.Account.Type.COST_OF_SALES]
     )
-    fast = cost_rows(
-        start=start,
-        end=end,
-        lines=Q(department_id__in=departments.values("id"), account_id__in=accounts.values("id")),
-    )
+    lines = Q(department_id__in=_department_ids(names), account_id__in=accounts.values("id"))
+    return _ledger_cost_rows(start=start, end=end, lines=lines)
+
+
+def _ledger_cost_rows(*, start: dt.date, end: dt.date, lines: Q) -> list[tuple]:
+    """``(currency, day, total)`` of the GL lines ``lines`` selects (a condition on
+    ``department_id`` / ``account_id``, which the ledger pre-aggregates share) in the period,
+    sorted by currency and day: from the pre-aggregates when their months are valid (a month
+    the period covers in full as one row dated its first day: for callers that sum by month
+    or over the period), else Σ per currency and day of the GL lines in SQL."""
+    from metrics.ledger_aggregates import cost_rows  # it reads through this module
+
+    fast = cost_rows(start=start, end=end, lines=lines)
     if fast is not None:
         return fast
-    # Sorted by currency and day, as the pre-aggregates' rows.
     return sorted(
-        m.GLLine.objects.filter(
-            Q(department__name__in=names) | Q(department__code__in=names),
-            posting_date__gte=start,
-            posting_date__lte=end,
-            account__type__in=[m.Account.Type.EXPENSE, m.Account.Type.COST_OF_SALES],
-        )
+        m.GLLine.objects.filter(lines, posting_date__gte=start, posting_date__lte=end)
         .values("currency_id", "posting_date")
         .annotate(total=Sum("amount"))
         .order_by()
@@ -721,24 +713,10 @@ def subscription_events(*, end: dt.date) -> tuple[list[SubscriptionEvent], list[
 
 
 def sales_marketing_cost_rows(*, start: dt.date, end: dt.date) -> list[tuple]:
-    """GL lines on sales & marketing accounts (``Account.is_sales_marketing``) in the period,
-    Σ per currency and day in SQL; for whole months, from the ledger pre-aggregates (a row
-    per month in the reporting currency: every caller sums by month)."""
-    from metrics.ledger_aggregates import cost_rows  # it reads through this module
-
+    """GL lines on sales & marketing accounts (``Account.is_sales_marketing``) in the period
+    (:func:`_ledger_cost_rows`: every caller sums by month)."""
     accounts = m.Account.all_objects.filter(is_sales_marketing=True).values("id")
-    fast = cost_rows(start=start, end=end, lines=Q(account_id__in=accounts))
-    if fast is not None:
-        return fast
-    return list(
-        m.GLLine.objects.filter(
-            posting_date__gte=start, posting_date__lte=end, account__is_sales_marketing=True
-        )
-        .values("currency_id", "posting_date")
-        .annotate(total=Sum("amount"))
-        .order_by()
-        .values_list("currency_id", "posting_date", "total")
-    )
+    return _ledger_cost_rows(start=start, end=end, lines=Q(account_id__in=accounts))
 
 
 def channel_spend_rows(*, start: dt.date, end: dt.date) -> list[tuple]:
@@ -805,6 +783,13 @@ def _all_channel_names() -> dict[int | None, str]:
     return dict(m.Channel.all_objects.values_list("id", "name"))
 
 
+def _department_ids(names: Iterable[str]) -> QuerySet:
+    """The ids of the departments named (names or codes), those the source deleted included
+    (as a join from the GL lines gives them)."""
+    names = list(names)
+    return m.Department.all_objects.filter(Q(name__in=names) | Q(code__in=names)).values("id")
+
+
 def _departments_q(names: Iterable[str]) -> Q:
     names = list(names)
     return Q(department__name__in=names) | Q(department__code__in=names)
@@ -814,28 +799,11 @@ def department_cost_by_month(
     *, start: dt.date, end: dt.date, departments: Iterable[str], convert: Converter
 ) -> dict[dt.date, Decimal]:
     """Σ GL lines in ``[start, end]`` on the departments named (names or codes) per month,
-    in the reporting currency (summed per currency and day in SQL; a line without a rate is
-    listed in ``convert.missing``). The customer-success cost of CS ROI. Whole months come
-    from the ledger pre-aggregates."""
-    from metrics.ledger_aggregates import cost_rows  # it reads through this module
-
-    names = list(departments)
-    chosen = m.Department.all_objects.filter(Q(name__in=names) | Q(code__in=names)).values("id")
-    rows: Iterable[tuple] | None = cost_rows(
-        start=start, end=end, lines=Q(department_id__in=chosen)
-    )
-    if rows is None:
-        rows = (
-            m.GLLine.objects.filter(
-                _departments_q(names), posting_date__gte=start, posting_date__lte=end
-            )
-            .values("currency_id", "posting_date")
-            .annotate(total=Sum("amount"))
-            .order_by()
-            .values_list("currency_id", "posting_date", "total")
-        )
+    in the reporting currency (:func:`_ledger_cost_rows`; a line without a rate is listed in
+    ``convert.missing``). The customer-success cost of CS ROI."""
+    lines = Q(department_id__in=_department_ids(departments))
     totals: dict[dt.date, Decimal] = defaultdict(Decimal)
-    for currency, day, total in rows:
+    for currency, day, total in _ledger_cost_rows(start=start, end=end, lines=lines):
         value = convert(total, currency, day)
         if value is not None:
             totals[day.replace(day=1)] += value

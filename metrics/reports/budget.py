@@ -174,13 +174,8 @@ def _ledger_rows(
     covers in part (each row's day is its second-to-last field). Inside
     :func:`ledger_shared` the reads are shared with the block's other reports."""
     shared = _SHARED.get() or _SharedLedger()
-    if group_by not in ID_GROUPINGS:
-        split: set[dt.date] = set()
-    else:
-        first, last = period
-        split = {month_of(first)} if first != month_of(first) else set()
-        if last != month_end(last):
-            split.add(month_of(last))
+    # The campaign grouping's year rows are by day already.
+    split = ledger_aggregates.partial_months(*period) if group_by in ID_GROUPINGS else set()
     rows: list[tuple] = []
     for year in range(start.year, end.year + 1):
         rows += (

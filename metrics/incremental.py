@@ -77,7 +77,7 @@ def dependencies(kind: str, params: dict) -> dict[str, Window]:
     start, end = params_dates(params)
     period: Window = (month_of(start), month_of(end))
     history: Window = (None, month_of(end))  # MRR: every event up to the period's end
-    if kind in ATTRIBUTION_REPORTS or kind == ACCURACY_KIND:
+    if kind in ATTRIBUTION_REPORTS or kind in (Kind.ATTRIBUTION_DAYS, ACCURACY_KIND):
         lookback = dt.timedelta(days=int(params.get("lookback_days", DEFAULT_LOOKBACK.days)))
         # Deals closed in the period, the touchpoints ``lookback`` before them; a day of
         # margin for the local time zone (touchpoints are compared as local date-times).
@@ -232,7 +232,8 @@ def _missing(requests: Sequence[Request]) -> list[Request]:
 ORDER = [
     (Kind.BUDGET_VARIANCE,),
     (Kind.CAC,),
-    (Kind.ATTRIBUTION, Kind.CAMPAIGN_ROI),  # together: one read of their inputs per period
+    # Together: one read of their inputs per period (the per-day one reads its own).
+    (Kind.ATTRIBUTION, Kind.CAMPAIGN_ROI, Kind.ATTRIBUTION_DAYS),
     (Kind.SALES,),
     (Kind.SUBSCRIPTIONS, Kind.SUBSCRIPTION_CUSTOMERS, Kind.COHORTS, Kind.CS_ROI),
 ]

@@ -26,6 +26,7 @@ class MetricSnapshot(models.Model):
     class Kind(models.TextChoices):
         ATTRIBUTION = "attribution", "Revenue attribution"
         CAMPAIGN_ROI = "campaign_roi", "Campaign ROI"
+        ATTRIBUTION_DAYS = "attribution_days", "Revenue attribution per close day"
         CAC = "cac", "CAC, LTV and payback"
         SALES = "sales", "Sales analytics"
         BUDGET_VARIANCE = "budget_variance", "Budget vs actual"

@@ -383,6 +383,27 @@ def attribution_group_keys(
     return {grouping: tuple(sorted(keys)) for grouping, keys in found.items()}
 
 
+def attribution_period_group_keys(
+    *, start: dt.date, end: dt.date, lookback: dt.timedelta
+) -> dict[str, tuple[str, ...]]:
+    """The ``group_keys`` :func:`attribution_inputs` (``converting_only``) yields for the
+    period, without reading a touchpoint: :func:`attribution_group_keys` given none, so every
+    channel and campaign key is probed (index-served ``EXISTS``). At most nine queries."""
+    low, high = period_bounds(start, end)
+    campaigns, _campaign_channel = campaign_names_and_channels()
+    none = np.zeros(0, dtype=np.int64)
+    columns = TouchpointColumns(
+        ids=none,
+        contacts=none,
+        times=none,
+        channels=none,
+        campaigns=none,
+        channel_names=tuple(sorted({*channel_names().values(), NO_CHANNEL})),
+        campaign_names=tuple(sorted({*campaigns.values(), NO_CAMPAIGN})),
+    )
+    return attribution_group_keys(columns, low=low - lookback, high=high)
+
+
 def erp_revenue_by_deal(*, start: dt.date, end: dt.date, deal_currency: dict[int, str]) -> dict:
     """ERP revenue recorded per deal: Σ of its linked invoices that are not draft or void.
 

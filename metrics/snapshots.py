@@ -27,8 +27,11 @@ from finhub.core.calendar import (
     QUARTER,
     YTD,
     Period,
+    add_months,
     last_closed_month,
+    month_of,
     month_period,
+    months_between,
     months_ending,
     opening_period,
 )
@@ -52,6 +55,7 @@ from metrics.params import (
     subscriptions_params,
 )
 from metrics.reports.attribution import AttributionContext, attribution_report
+from metrics.reports.attribution_days import attribution_days_report
 from metrics.reports.budget import budget_report
 from metrics.reports.cac import cac_report
 from metrics.reports.cohorts import cohorts_report
@@ -71,6 +75,7 @@ Request = tuple[str, dict]
 FRESHNESS_SOURCES: dict[str, tuple[type, ...]] = {
     Kind.ATTRIBUTION: (m.Deal, m.Touchpoint, m.FxRate, m.Campaign, m.Channel),
     Kind.CAMPAIGN_ROI: (m.Deal, m.Touchpoint, m.FxRate, m.Campaign, m.Channel, m.CampaignSpend),
+    Kind.ATTRIBUTION_DAYS: (m.Deal, m.Touchpoint, m.FxRate, m.Campaign, m.Channel),
     Kind.CAC: (m.SubscriptionEvent, m.GLLine, m.CampaignSpend, m.Customer, m.FxRate),
     Kind.SALES: (m.Deal, m.Quota, m.GLLine, m.Invoice, m.FxRate),
     Kind.BUDGET_VARIANCE: (m.GLLine, m.BudgetLine, m.Budget, m.Account, m.FxRate),
@@ -118,6 +123,14 @@ def _attribution_compute(kind: str) -> Callable[[dict], dict]:
         return ATTRIBUTION_REPORTS[kind](context, **_attribution_variant(params))
 
     return compute
+
+
+def _attribution_days_compute(params: dict) -> dict:
+    start, end = params_dates(params)
+    context = AttributionContext.read(
+        start=start, end=end, lookback_days=params["lookback_days"], models=(params["model"],)
+    )
+    return attribution_days_report(context, **_attribution_variant(params))
 
 
 def _cac_compute(params: dict) -> dict:
@@ -175,6 +188,9 @@ def _period_compute(report: Callable[..., dict]) -> Callable[[dict], dict]:
 COMPUTERS: dict[str, Callable[[dict], dict]] = {
     Kind.ATTRIBUTION: _attribution_compute(Kind.ATTRIBUTION),
     Kind.CAMPAIGN_ROI: _attribution_compute(Kind.CAMPAIGN_ROI),
+    # Kept over the whole history only: custom periods' attribution is cut from it
+    # (metrics.period_cuts).
+    Kind.ATTRIBUTION_DAYS: _attribution_days_compute,
     Kind.CAC: _cac_compute,
     Kind.SALES: _sales_compute,
     Kind.BUDGET_VARIANCE: _budget_compute,
@@ -217,11 +233,17 @@ def snapshot_store(
     return snapshot
 
 
-def snapshot_compute(*, kind: str, params: dict) -> MetricSnapshot:
-    """Compute the report of ``(kind, params)`` and store it."""
+def snapshot_compute(
+    *, kind: str, params: dict, freshness: dict[str, dt.datetime | None] | None = None
+) -> MetricSnapshot:
+    """Compute the report of ``(kind, params)`` and store it. ``freshness``: the inputs
+    freshness per kind read already by the caller's pass (a page's reports: read once per
+    kind, filled in here)."""
     result = COMPUTERS[kind](params)
-    freshness = selectors.freshness(*FRESHNESS_SOURCES[kind])
-    return snapshot_store(kind=kind, params=params, result=result, inputs_freshness=freshness)
+    known: dict[str, dt.datetime | None] = {} if freshness is None else freshness
+    if kind not in known:
+        known[kind] = selectors.freshness(*FRESHNESS_SOURCES[kind])
+    return snapshot_store(kind=kind, params=params, result=result, inputs_freshness=known[kind])
 
 
 def attribution_snapshots_store(
@@ -337,12 +359,31 @@ def _outdated(snapshot: MetricSnapshot) -> bool:
     return snapshot.result.get("closed_through", closed) != closed
 
 
+def _missing_compute(
+    *, kind: str, params: dict, freshness: dict[str, dt.datetime | None] | None = None
+) -> MetricSnapshot:
+    """A snapshot a reader asked for and nothing stored: cut from a stored report that
+    covers it (``metrics.period_cuts``: CAC, subscriptions, cohorts, attribution) when one is
+    current, else computed; stored either way."""
+    # Imported here: metrics.period_cuts reads the recompute's marks (metrics.incremental,
+    # which imports this module).
+    from metrics.period_cuts import period_cut
+
+    cut = period_cut(kind, params)
+    if cut is None:
+        return snapshot_compute(kind=kind, params=params, freshness=freshness)
+    result, source_freshness = cut
+    return snapshot_store(
+        kind=kind, params=params, result=result, inputs_freshness=source_freshness
+    )
+
+
 def snapshot_get_or_compute(*, kind: str, params: dict) -> MetricSnapshot:
     """The stored snapshot for these parameters; computed and stored first if missing (or
     outdated by a month that closed since)."""
     snapshot = MetricSnapshot.objects.filter(kind=kind, params_hash=params_hash(params)).first()
     if snapshot is None or _outdated(snapshot):
-        return snapshot_compute(kind=kind, params=params)
+        return _missing_compute(kind=kind, params=params)
     return snapshot
 
 
@@ -372,9 +413,10 @@ def snapshots_get(requests: Sequence[Request]) -> list[MetricSnapshot]:
             )
             found.update(attribution_snapshots_store(context, batch))
     out = []
+    freshness: dict[str, dt.datetime | None] = {}  # per kind, read once for the pass
     for (kind, params), key in zip(requests, keys, strict=True):
         if key not in found or _outdated(found[key]):
-            found[key] = snapshot_compute(kind=kind, params=params)
+            found[key] = _missing_compute(kind=kind, params=params, freshness=freshness)
         out.append(found[key])
     return out
 
@@ -450,17 +492,27 @@ def warm_periods(today: dt.date) -> list[Period]:
 
 
 def warm_requests(*, today: dt.date, models: Sequence[str] = MODELS) -> list[Request]:
-    """What :func:`snapshots_warm` stores: everything for each warm period with its
-    department x account budget variance, then the budget variance by department of their
-    prior periods, the same periods last year and the 12 trend months (no duplicates)."""
+    """What :func:`snapshots_warm` stores: the whole-history CAC, subscriptions and cohorts
+    reports and attribution per close day (``metrics.period_cuts``), everything for each
+    warm period with its department x account budget variance, then the budget variance by
+    department of their prior periods, the same periods last year and the 12 trend months,
+    and of every calendar month from a year before the data to ``today``'s (the executive
+    trend of any period reads them; no duplicates)."""
+    from metrics.period_cuts import data_first_month, history_requests  # see _missing_compute
+
     periods = warm_periods(today)
-    requests: list[Request] = []
+    first = data_first_month()
+    # The whole-history reports first: custom periods' are cut from them.
+    requests: list[Request] = history_requests(today=today, first=first)
     for period in periods:
         requests += period_requests(start=period.start, end=period.end, models=models)
         requests.append(budget_request(period, DEPARTMENT_ACCOUNT))
     extra: list[Period] = []
     for period in periods:
         extra += [period.prior(), period.last_year(), *months_ending(period.end)]
+    if first is not None and first <= today:
+        trend_first = add_months(first, -(len(months_ending(today)) - 1))
+        extra += [month_period(month) for month in months_between(trend_first, month_of(today))]
     done = set(periods)
     for period in dict.fromkeys(extra):
         if period not in done:

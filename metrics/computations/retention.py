@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Protocol
 
 from finhub.core.calendar import add_months, month_of, months_between
 from finhub.core.money import from_cents
@@ -22,7 +23,6 @@ from metrics.computations.coverage import percent_of
 from metrics.computations.presentation import ratio
 from metrics.computations.subscriptions import (
     MrrLedger,
-    MrrMonth,
     SubscriptionEvent,
     mrr_months,
 )
@@ -117,13 +117,34 @@ def _cohort_table_summing(
 # --- Customer-success ROI ----------------------------------------------------------------
 
 
+class MrrMovements(Protocol):
+    """What the CS ROI reads of a month's MRR movements: a
+    :class:`~metrics.computations.subscriptions.MrrMonth`, or the same figures read back from
+    a stored report."""
+
+    @property
+    def month(self) -> date: ...
+
+    @property
+    def start_mrr(self) -> Decimal: ...
+
+    @property
+    def churn(self) -> Decimal: ...
+
+    @property
+    def expansion(self) -> Decimal: ...
+
+    @property
+    def contraction(self) -> Decimal: ...
+
+
 def baseline_months(period_first: date, count: int = DEFAULT_BASELINE_MONTHS) -> list[date]:
     """The default baseline: the ``count`` months before the period's first month."""
     first = month_of(period_first)
     return [add_months(first, -offset) for offset in range(count, 0, -1)]
 
 
-def baseline_undefined_reason(months: Sequence[MrrMonth], history_first: date | None) -> str:
+def baseline_undefined_reason(months: Sequence[MrrMovements], history_first: date | None) -> str:
     """Why the baseline churn rate over ``months`` is undefined, or ``""`` when it is defined.
 
     The baseline months must be consecutive calendar months (a gap is a missing month), none
@@ -140,7 +161,9 @@ def baseline_undefined_reason(months: Sequence[MrrMonth], history_first: date | 
     return ""
 
 
-def baseline_churn_rate(months: Sequence[MrrMonth], history_first: date | None) -> Decimal | None:
+def baseline_churn_rate(
+    months: Sequence[MrrMovements], history_first: date | None
+) -> Decimal | None:
     """Baseline MRR churn rate b = Σ churned MRR / Σ start MRR over the baseline ``months``;
     undefined (see :func:`baseline_undefined_reason`) when a baseline month precedes the
     history or is missing, or when their start MRR is 0."""
@@ -178,7 +201,7 @@ class CsRoi:
 
 def cs_roi(
     *,
-    period_months: Sequence[MrrMonth],
+    period_months: Sequence[MrrMovements],
     baseline_rate: Decimal | None,
     cs_cost: Decimal,
     gross_margin: Decimal,

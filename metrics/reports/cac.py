@@ -21,7 +21,7 @@ from metrics.computations.cac import (
     cac_month,
     new_customers_by_channel,
 )
-from metrics.computations.subscriptions import mrr_months
+from metrics.computations.subscriptions import mrr_month, mrr_months
 from metrics.reports.numbers import money, num, to_number
 
 #: Scorecard success metric -> the CAC month field it measures (the engine pushes the last
@@ -61,8 +61,10 @@ def cac_report(*, start: dt.date, end: dt.date) -> dict:
     from metrics.reports.subscriptions import subscription_ledger
 
     ledger, missing_events = subscription_ledger(end=month_end(last))
-    history_start = min(ledger.first_month or first, first)
-    months = mrr_months(ledger, history_start, last)
+    # The pooled 12-month churn counts months of subscription history only: from the month
+    # of the first event, whatever the period (a month's row is the same in every report).
+    history = ledger.first_month
+    months = mrr_months(ledger, history, last) if history is not None and history <= last else []
     cost = _by_month(
         (
             (None, currency, day, amount)
@@ -78,21 +80,26 @@ def cac_report(*, start: dt.date, end: dt.date) -> dict:
     margin = gross_margin()
     rows = []
     for month in months_between(first, last):
-        index = next(i for i, item in enumerate(months) if item.month == month)
+        if history is not None and month >= history:
+            history_to_month = months[
+                : (month.year - history.year) * 12 + month.month - history.month + 1
+            ]
+        else:  # before the first event: no history yet
+            history_to_month = [mrr_month(ledger, month)]
         spend_by_channel = {
             (channel or selectors.NO_CHANNEL): amount
             for (spend_month, channel), amount in spend.items()
             if spend_month == month
         }
         result = cac_month(
-            months=months[: index + 1],
+            months=history_to_month,
             sales_marketing_cost=cost.get((month, None), Decimal(0)),
             spend_by_channel=spend_by_channel,
             acquisition_channel=acquisition,
             paid_channels=paid,
             gross_margin=margin,
         )
-        mrr = months[index]
+        mrr = history_to_month[-1]
         rows.append(
             {
                 "month": month.isoformat(),

@@ -94,3 +94,14 @@ def dataset(db, settings):
     # Outside the period: must not count.
     f.CampaignSpendFactory(source=src, campaign=spring, date=dt.date(2026, 4, 1), amount="999.00")
     return src
+
+
+@pytest.fixture
+def retention_settings(settings):
+    """The settings the hand-worked retention dataset's figures assume (retention_data.py)."""
+    settings.FINHUB_REPORTING_CURRENCY = "USD"
+    settings.FINHUB_GROSS_MARGIN = "0.80"
+    settings.FINHUB_BASELINE_MONTHS = 2
+    settings.FINHUB_VALUE_HORIZON_MONTHS = 12
+    settings.FINHUB_CS_DEPARTMENTS = ["CS"]
+    return settings

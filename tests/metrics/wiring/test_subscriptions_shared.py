@@ -34,12 +34,7 @@ CUSTOMER_DETAILS = '"metrics_customer"."external_id"'
 
 
 @pytest.fixture
-def data(settings):
-    settings.FINHUB_REPORTING_CURRENCY = "USD"
-    settings.FINHUB_GROSS_MARGIN = "0.80"
-    settings.FINHUB_BASELINE_MONTHS = 2
-    settings.FINHUB_VALUE_HORIZON_MONTHS = 12
-    settings.FINHUB_CS_DEPARTMENTS = ["CS"]
+def data(retention_settings):
     return subscriptions_dataset()
 
 

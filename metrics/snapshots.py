@@ -363,8 +363,8 @@ def _missing_compute(
     *, kind: str, params: dict, freshness: dict[str, dt.datetime | None] | None = None
 ) -> MetricSnapshot:
     """A snapshot a reader asked for and nothing stored: cut from a stored report that
-    covers it (``metrics.period_cuts``: CAC, subscriptions, cohorts, attribution) when one is
-    current, else computed; stored either way."""
+    covers it (``metrics.period_cuts``: CAC, subscriptions, cohorts, CS ROI, attribution)
+    when one is current, else computed; stored either way."""
     # Imported here: metrics.period_cuts reads the recompute's marks (metrics.incremental,
     # which imports this module).
     from metrics.period_cuts import period_cut
@@ -492,8 +492,8 @@ def warm_periods(today: dt.date) -> list[Period]:
 
 
 def warm_requests(*, today: dt.date, models: Sequence[str] = MODELS) -> list[Request]:
-    """What :func:`snapshots_warm` stores: the whole-history CAC, subscriptions and cohorts
-    reports and attribution per close day (``metrics.period_cuts``), everything for each
+    """What :func:`snapshots_warm` stores: the whole-history CAC, subscriptions, cohorts and
+    CS ROI reports and attribution per close day (``metrics.period_cuts``), everything for each
     warm period with its department x account budget variance, then the budget variance by
     department of their prior periods, the same periods last year and the 12 trend months,
     and of every calendar month from a year before the data to ``today``'s (the executive
@@ -510,9 +510,9 @@ def warm_requests(*, today: dt.date, models: Sequence[str] = MODELS) -> list[Req
     extra: list[Period] = []
     for period in periods:
         extra += [period.prior(), period.last_year(), *months_ending(period.end)]
-    if first is not None and first <= today:
-        trend_first = add_months(first, -(len(months_ending(today)) - 1))
-        extra += [month_period(month) for month in months_between(trend_first, month_of(today))]
+    if first is not None and first <= today:  # the 12 trend months of any period in the data
+        months = months_between(add_months(first, -11), month_of(today))
+        extra += [month_period(month) for month in months]
     done = set(periods)
     for period in dict.fromkeys(extra):
         if period not in done:

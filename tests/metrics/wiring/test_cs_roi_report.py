@@ -22,12 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def data(settings):
-    settings.FINHUB_REPORTING_CURRENCY = "USD"
-    settings.FINHUB_GROSS_MARGIN = "0.80"
-    settings.FINHUB_BASELINE_MONTHS = 2
-    settings.FINHUB_VALUE_HORIZON_MONTHS = 12
-    settings.FINHUB_CS_DEPARTMENTS = ["CS"]  # by code
+def data(retention_settings):  # CS departments by code: ["CS"]
     return subscriptions_dataset()
 
 
